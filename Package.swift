@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+// vfw: take image models out of PyTorch and prove they still compute the same thing.
+import PackageDescription
+
+let package = Package(
+    name: "vfw",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vfw", targets: ["vfw"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - Public modules (one job each)
+
+        /// Tensors, dtypes and their conversions, the byte storage tensors live in (mmap), kernels over OpenBLAS.
+        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CZlib"]),
+        /// The native .vfw weight format: reader (zero-copy mmap views) and atomic streaming writer.
+        .target(name: "VFWFormat", dependencies: ["TensorCore"]),
+        /// Hugging Face safetensors: reader, writer, sharded index.
+        .target(name: "Safetensors", dependencies: ["TensorCore"]),
+        /// torch.save files without Python: zip container, legacy stream, a pickle machine that executes nothing.
+        .target(name: "TorchArchive", dependencies: ["TensorCore", "CZlib"]),
+
+        // MARK: - Implementation details (C libraries from Debian's -dev packages)
+
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: - Executables
+
+        .executableTarget(name: "vfw", dependencies: [
+            "TensorCore", "VFWFormat", "Safetensors", "TorchArchive",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: - Tests
+
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "VFWFormatTests", dependencies: ["VFWFormat", "TensorCore"]),
+        .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors", "TensorCore"]),
+        .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive", "TensorCore"]),
+        .testTarget(name: "CLITests", dependencies: ["vfw"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

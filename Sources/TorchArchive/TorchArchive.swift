@@ -1,0 +1,1 @@
+// TorchArchive: filled by the checkpoint-reader work.

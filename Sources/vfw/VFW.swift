@@ -1,0 +1,2 @@
+import ArgumentParser
+@main struct VFW: ParsableCommand { func run() {} }
