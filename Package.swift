@@ -37,7 +37,7 @@ let package = Package(
 
         // MARK: - Tests
 
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Safetensors"]),
         .testTarget(name: "VFWFormatTests", dependencies: ["VFWFormat", "TensorCore"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors", "TensorCore"]),
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive", "TensorCore"]),

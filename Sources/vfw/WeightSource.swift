@@ -1,0 +1,86 @@
+// Opening any weight file vfw understands, by content rather than by extension.
+
+import Foundation
+import Safetensors
+import TensorCore
+import VFWFormat
+
+/// The tensors of one input (a .vfw, a safetensors file, a sharded index, a Hugging Face folder, a torch file).
+struct WeightSource {
+    enum Kind: String {
+        case vfw, safetensors, safetensorsSharded = "safetensors-sharded", pytorchZip = "pytorch-zip", pytorchLegacy = "pytorch-legacy"
+    }
+
+    let path: String
+    /// The file holding the weights (differs from `path` for a folder).
+    let weightsPath: String
+    let kind: Kind
+    /// Tensors in file order; views into mapped files where possible.
+    let tensors: [(name: String, tensor: RawTensor)]
+    let metadata: [String: String]
+    let notes: [String]
+    /// The open .vfw file, when the input is one.
+    let vfw: VFWFile?
+    /// config.json beside the weights (Hugging Face folders), if any.
+    let configJSON: Data?
+
+    static func open(_ path: String, key: String? = nil) throws -> WeightSource {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw InputError("\(path): no such file or folder")
+        }
+        if isDir.boolValue { return try openFolder(path, key: key) }
+        let config = siblingConfig(of: path)
+        if path.hasSuffix(".index.json") {
+            if path.hasSuffix(".safetensors.index.json") {
+                let s = try ShardedSafetensors(indexPath: path)
+                return WeightSource(path: path, weightsPath: path, kind: .safetensorsSharded,
+                                    tensors: try s.tensorNames.map { ($0, try s.tensor($0)) }, metadata: s.metadata,
+                                    notes: [], vfw: nil, configJSON: config)
+            }
+            throw InputError("\(path): sharded .bin checkpoints (pytorch_model.bin.index.json) are not supported yet; convert each shard or use safetensors")
+        }
+        let head = try readHead(path, count: 16)
+        if head.starts(with: VFWLayout.magic) {
+            let f = try VFWFile(path: path)
+            return WeightSource(path: path, weightsPath: path, kind: .vfw,
+                                tensors: f.tensorNames.map { ($0, f.tensor($0)!) }, metadata: f.header.metadata,
+                                notes: [], vfw: f, configJSON: nil)
+        }
+        if let torch = try TorchInput.open(path, head: head, key: key, config: config) { return torch }
+        if path.hasSuffix(".safetensors") || looksLikeSafetensors(head) {
+            let s = try SafetensorsFile(path: path)
+            return WeightSource(path: path, weightsPath: path, kind: .safetensors,
+                                tensors: try s.tensorNames.map { ($0, try s.tensor($0)) }, metadata: s.metadata,
+                                notes: [], vfw: nil, configJSON: config)
+        }
+        throw InputError("\(path): not a weight file vfw can read (expected .vfw, .safetensors, a torch.save .pth/.pt/.bin, a sharded index or a Hugging Face folder)")
+    }
+
+    /// A Hugging Face model folder: config.json plus model.safetensors, a sharded index, or pytorch_model.bin.
+    static func openFolder(_ dir: String, key: String?) throws -> WeightSource {
+        let candidates = ["model.safetensors.index.json", "model.safetensors", "pytorch_model.bin", "model.pth", "model.pt"]
+        for c in candidates where FileManager.default.fileExists(atPath: dir + "/" + c) {
+            let inner = try open(dir + "/" + c, key: key)
+            return WeightSource(path: dir, weightsPath: inner.weightsPath, kind: inner.kind, tensors: inner.tensors,
+                                metadata: inner.metadata, notes: inner.notes, vfw: inner.vfw, configJSON: inner.configJSON)
+        }
+        throw InputError("\(dir): folder holds none of \(candidates.joined(separator: ", "))")
+    }
+
+    static func siblingConfig(of path: String) -> Data? {
+        let dir = (path as NSString).deletingLastPathComponent
+        return FileManager.default.contents(atPath: (dir.isEmpty ? "." : dir) + "/config.json")
+    }
+
+    static func readHead(_ path: String, count: Int) throws -> [UInt8] {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw InputError("\(path): cannot open for reading") }
+        defer { try? h.close() }
+        return [UInt8]((try? h.read(upToCount: count)) ?? Data())
+    }
+
+    /// safetensors starts with a u64 header length followed by `{`.
+    static func looksLikeSafetensors(_ head: [UInt8]) -> Bool {
+        head.count >= 9 && head[8] == UInt8(ascii: "{")
+    }
+}
