@@ -121,7 +121,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             return "wrong type at '\(c.codingPath.map(\.stringValue).joined(separator: "."))' (\(c.debugDescription))"
         case .dataCorrupted(let c):
             if let u = c.underlyingError { return "not valid JSON (\((u as NSError).userInfo[NSDebugDescriptionErrorKey] ?? u))" }
-            return c.debugDescription
+            return c.codingPath.isEmpty ? "not valid JSON" : c.debugDescription
         @unknown default: return String(describing: e)
         }
     }
