@@ -59,7 +59,9 @@ def load_other(path):
     """name -> (dtype string in vfw spelling, shape, raw little-endian bytes), by the real libraries."""
     import torch
     names = {torch.float64: "f64", torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16", torch.int64: "i64",
-             torch.int32: "i32", torch.int16: "i16", torch.int8: "i8", torch.uint8: "u8", torch.bool: "bool"}
+             torch.int32: "i32", torch.int16: "i16", torch.int8: "i8", torch.uint8: "u8", torch.bool: "bool",
+             torch.uint16: "u16", torch.uint32: "u32", torch.uint64: "u64", torch.float8_e4m3fn: "f8_e4m3",
+             torch.float8_e5m2: "f8_e5m2"}
     if path.endswith(".safetensors"):
         from safetensors.torch import load_file
         sd = load_file(path)
@@ -68,7 +70,7 @@ def load_other(path):
     out = {}
     for k, v in sd.items():
         v = v.contiguous()
-        raw = v.view(torch.uint8).numpy().tobytes() if v.numel() else b""
+        raw = v.reshape(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b""
         out[k] = (names[v.dtype], list(v.shape), raw)
     return out
 

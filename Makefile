@@ -1,0 +1,51 @@
+# vfw: `make demo` and `make test` do all set-up on a fresh Debian machine with Swift installed.
+
+SHELL := /bin/bash
+APT_PACKAGES := libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config
+VENV ?= $(HOME)/.cache/vfw-venv
+PYTHON := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test deps build release venv parity bench clean
+
+## Run the main job on its committed default: verify the Swift ResNet-18 against PyTorch's activations.
+demo: release
+	.build/release/vfw inspect Tests/Fixtures/vfw/golden.vfw --check
+
+## Build and run the whole test suite.
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+## Install the system packages that are missing (dpkg tells which), and nothing else.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+## The Python environment holding the real libraries that judge parity (outside the clone, reused).
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: tools/requirements.txt
+	@[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tools/requirements.txt
+	cp tools/requirements.txt $@
+
+## The parity job: real torch / torchvision / transformers / safetensors against vfw.
+parity: venv release
+	PYTHON=$(PYTHON) VFW=.build/release/vfw bash tools/parity.sh
+
+## Benchmarks: vfw and PyTorch in the same run on this machine.
+bench: venv release
+	PYTHON=$(PYTHON) VFW=.build/release/vfw bash tools/bench.sh
+
+clean:
+	rm -rf .build out
