@@ -1,0 +1,85 @@
+// Pooling over the spatial dims of NCHW tensors: max pool, adaptive and global average pool.
+//
+//   x [N, C, H, W] → y [N, C, Ho, Wo]; every (n, c) plane is independent (parallel over planes).
+
+// MARK: - Max pool
+
+/// Max pool, PyTorch `nn.MaxPool2d(kernel, stride, padding)` with dilation 1 and ceil_mode false.
+///
+/// `x: [N, C, H, W]` → `[N, C, Ho, Wo]`, `Ho = ⌊(H + 2·padding − kernel)/stride⌋ + 1`. Padding is −∞
+/// (padded taps never win); a NaN in a window makes that output NaN, as in PyTorch.
+/// - Parameters:
+///   - stride: defaults to `kernel`, as in PyTorch.
+///   - padding: at most `kernel / 2` (PyTorch's rule), so every window holds at least one real tap.
+public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+    let s = stride ?? kernel
+    precondition(x.rank == 4, "maxPool2d: input must be [N, C, H, W], got \(describeShape(x.shape))")
+    precondition(kernel >= 1 && s >= 1 && padding >= 0 && padding <= kernel / 2,
+                 "maxPool2d: need kernel ≥ 1, stride ≥ 1, 0 ≤ padding ≤ kernel/2 (got \(kernel), \(s), \(padding))")
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    precondition(h + 2 * padding >= kernel && w + 2 * padding >= kernel, "maxPool2d: kernel \(kernel) larger than padded input \(h)x\(w)")
+    let ho = (h + 2 * padding - kernel) / s + 1, wo = (w + 2 * padding - kernel) / s + 1
+    return Tensor(shape: [n, c, ho, wo]) { out in
+        x.data.withUnsafeBufferPointer { xp in
+            let src = xp.base, dst = out.base
+            parallelFor(n * c, grain: Swift.max(1, 8192 / Swift.max(1, ho * wo * kernel))) { planes in
+                for pl in planes {
+                    let xin = src + pl * h * w, y = dst + pl * ho * wo
+                    for oy in 0..<ho {
+                        let y0 = Swift.max(oy * s - padding, 0), y1 = Swift.min(oy * s - padding + kernel, h)
+                        for ox in 0..<wo {
+                            let x0 = Swift.max(ox * s - padding, 0), x1 = Swift.min(ox * s - padding + kernel, w)
+                            var m = -Float.infinity
+                            for iy in y0..<y1 {
+                                let row = xin + iy * w
+                                for ix in x0..<x1 {
+                                    let v = row[ix]
+                                    if v > m || v.isNaN { m = v }  // PyTorch's rule: a NaN wins
+                                }
+                            }
+                            y[oy * wo + ox] = m
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Average pools
+
+/// Adaptive average pool, PyTorch `nn.AdaptiveAvgPool2d((outputHeight, outputWidth))`.
+///
+/// `x: [N, C, H, W]` → `[N, C, outputHeight, outputWidth]`. Output cell (i, j) averages rows
+/// `⌊i·H/Ho⌋ ..< ⌈(i+1)·H/Ho⌉` and the same for columns (windows may overlap); sums in Double.
+public func adaptiveAvgPool2d(_ x: Tensor, outputHeight ho: Int, outputWidth wo: Int) -> Tensor {
+    precondition(x.rank == 4, "adaptiveAvgPool2d: input must be [N, C, H, W], got \(describeShape(x.shape))")
+    precondition(ho >= 1 && wo >= 1, "adaptiveAvgPool2d: output size must be ≥ 1")
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    precondition(h >= 1 && w >= 1, "adaptiveAvgPool2d: empty input plane")
+    return Tensor(shape: [n, c, ho, wo]) { out in
+        x.data.withUnsafeBufferPointer { xp in
+            let src = xp.base, dst = out.base
+            parallelFor(n * c, grain: Swift.max(1, 16384 / (h * w))) { planes in
+                for pl in planes {
+                    let xin = src + pl * h * w, y = dst + pl * ho * wo
+                    for i in 0..<ho {
+                        let y0 = (i * h) / ho, y1 = ((i + 1) * h + ho - 1) / ho
+                        for j in 0..<wo {
+                            let x0 = (j * w) / wo, x1 = ((j + 1) * w + wo - 1) / wo
+                            var sum = 0.0
+                            for iy in y0..<y1 { let row = xin + iy * w; for ix in x0..<x1 { sum += Double(row[ix]) } }
+                            y[i * wo + j] = Float(sum / Double((y1 - y0) * (x1 - x0)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Global average pool, `nn.AdaptiveAvgPool2d((1, 1))`: `[N, C, H, W]` → `[N, C, 1, 1]`, the mean of
+/// each plane (summed in Double).
+public func globalAvgPool2d(_ x: Tensor) -> Tensor {
+    adaptiveAvgPool2d(x, outputHeight: 1, outputWidth: 1)
+}

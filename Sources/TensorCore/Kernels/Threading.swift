@@ -1,0 +1,92 @@
+// Thread count shared by OpenBLAS and vfw's own loops, a parallel-for over index ranges, and the
+// scratch buffers (im2col columns, attention scores) that kernels reuse between calls.
+
+import COpenBLAS
+import Dispatch
+import Foundation
+
+// MARK: - Thread count
+
+private let threadLock = NSLock()
+nonisolated(unsafe) private var configuredThreads: Int? = nil
+
+/// Sets how many threads kernels use: OpenBLAS's pool (`openblas_set_num_threads`) and vfw's own
+/// loops (`DispatchQueue.concurrentPerform`). Precondition: `n >= 1`. Default: the number of cores.
+public func setComputeThreads(_ n: Int) {
+    precondition(n >= 1, "setComputeThreads: need at least one thread, got \(n)")
+    threadLock.lock()
+    configuredThreads = n
+    threadLock.unlock()
+    openblas_set_num_threads(Int32(n))
+}
+
+/// Threads kernels use (see `setComputeThreads`). Until it is called: the number of active cores.
+public var computeThreads: Int {
+    threadLock.lock(); defer { threadLock.unlock() }
+    if let n = configuredThreads { return n }
+    // First use: make OpenBLAS agree with the default (OPENBLAS_NUM_THREADS may have said otherwise).
+    let n = ProcessInfo.processInfo.activeProcessorCount
+    configuredThreads = n
+    openblas_set_num_threads(Int32(n))
+    return n
+}
+
+// MARK: - Parallel loops
+
+/// Runs `body` over `0..<count` split into contiguous chunks, one per thread, when each thread gets
+/// at least `grain` items of work (otherwise on the calling thread). `body` must only write
+/// disjoint memory per index.
+@inline(__always)
+func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+    if count <= 0 { return }
+    let threads = Swift.min(computeThreads, count / Swift.max(grain, 1))
+    if threads <= 1 { body(0..<count); return }
+    DispatchQueue.concurrentPerform(iterations: threads) { k in
+        body((count * k / threads)..<(count * (k + 1) / threads))
+    }
+}
+
+// MARK: - Scratch buffers
+
+/// A pool of 64-byte aligned Float buffers lent to kernels for the length of one call.
+/// Thread-safe; a kernel running on several threads at once simply gets several buffers.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)] = []
+    private let maxKept = 4
+
+    static let shared = ScratchPool()
+
+    /// Lends a buffer of at least `count` Floats (contents undefined) to `body`.
+    func with<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        let buf = take(Swift.max(count, 1))
+        defer { give(buf) }
+        return try body(buf.pointer)
+    }
+
+    private func take(_ count: Int) -> (pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        lock.lock()
+        // Smallest kept buffer that fits.
+        var best = -1
+        for (i, b) in free.enumerated() where b.capacity >= count {
+            if best < 0 || b.capacity < free[best].capacity { best = i }
+        }
+        if best >= 0 { let b = free.remove(at: best); lock.unlock(); return b }
+        lock.unlock()
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+        return (raw.bindMemory(to: Float.self, capacity: count), count)
+    }
+
+    private func give(_ b: (pointer: UnsafeMutablePointer<Float>, capacity: Int)) {
+        lock.lock()
+        free.append(b)
+        var dropped: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)] = []
+        if free.count > maxKept {
+            free.sort { $0.capacity > $1.capacity }
+            dropped = Array(free[maxKept...])
+            free.removeLast(free.count - maxKept)
+        }
+        lock.unlock()
+        for d in dropped { UnsafeMutableRawPointer(d.pointer).deallocate() }
+    }
+}
