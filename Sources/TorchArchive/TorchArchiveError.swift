@@ -1,0 +1,152 @@
+// Everything that can be wrong with a torch.save file, as one-line sentences that start with the file path.
+
+/// Why a torch.save file could not be read. Every `description` is ONE line starting with the file path.
+public enum TorchArchiveError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file could not be opened or mapped.
+    case cannotOpen(path: String, reason: String)
+    /// Neither a zip archive nor the legacy pickle stream.
+    case notTorchFile(path: String, reason: String)
+    /// A torch container vfw deliberately does not read (legacy tar of torch < 0.1.10, the "PYTORCH1" preview format).
+    case unsupportedContainer(path: String, what: String)
+    /// A zip archive that is damaged: bad offsets, sizes, signatures, entries outside the archive.
+    case malformedZip(path: String, reason: String)
+    /// A record torch always writes is not in the archive (e.g. `archive/data.pkl`, `archive/data/3`).
+    case missingRecord(path: String, record: String)
+    /// A record whose bytes cannot be used (inflate failed, wrong length, unknown compression).
+    case badRecord(path: String, record: String, reason: String)
+    /// A TorchScript archive (torch.jit.save), not a torch.save file.
+    case torchScript(path: String)
+    /// The legacy (torch <= 1.5) stream is damaged outside its pickles.
+    case malformedLegacy(path: String, reason: String)
+    /// A pickle that is truncated or structurally invalid. `offset` is the opcode's byte offset in `stream`.
+    case malformedPickle(path: String, stream: String, offset: Int, reason: String)
+    /// A pickle that names a global vfw does not allow (vfw never imports or calls anything).
+    case refusedGlobal(path: String, stream: String, offset: Int, global: String)
+    /// A pickle that builds an instance of a Python class: a whole model saved with `torch.save(model)`.
+    case wholeModel(path: String, stream: String, offset: Int, className: String)
+    /// A pickle that exceeds one of the `PickleLimits`.
+    case limitExceeded(path: String, stream: String, offset: Int, limit: String, maximum: Int)
+    /// A tensor whose dtype vfw has no type for (complex128, quantized, bits*, ...).
+    case unsupportedDType(path: String, tensor: String, dtype: String)
+    /// A tensor vfw cannot represent (conj/neg bit, quantized, sparse, meta, nested ...).
+    case unsupportedTensor(path: String, tensor: String, reason: String)
+    /// A tensor whose storage, offset, size or stride do not fit together.
+    case badTensor(path: String, tensor: String, reason: String)
+    /// The top-level object is not a dict (a bare tensor, a list, ...).
+    case notAStateDict(path: String, holds: String)
+    /// Nothing in the file is a dict of tensors.
+    case noTensors(path: String, candidates: [String])
+    /// Several entries hold tensors and none is the obvious choice.
+    case ambiguous(path: String, candidates: [String])
+    /// `--key` names something the file does not have.
+    case keyNotFound(path: String, key: String, available: [String])
+    /// `--key` names an entry that is not a dict of tensors.
+    case keyHoldsNoTensors(path: String, key: String, holds: String)
+    /// Two tensors end up with the same name.
+    case duplicateTensorName(path: String, name: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let p, let r):
+            return "\(p): cannot open: \(oneLine(r))"
+        case .notTorchFile(let p, let r):
+            return "\(p): not a torch.save file: \(oneLine(r))"
+        case .unsupportedContainer(let p, let w):
+            return "\(p): \(oneLine(w)) is not supported; load it with torch and save it again with a current torch.save"
+        case .malformedZip(let p, let r):
+            return "\(p): damaged zip archive: \(oneLine(r))"
+        case .missingRecord(let p, let r):
+            return "\(p): the archive has no record '\(oneLine(r))' (truncated or not written by torch.save?)"
+        case .badRecord(let p, let rec, let r):
+            return "\(p): record '\(oneLine(rec))' is unusable: \(oneLine(r))"
+        case .torchScript(let p):
+            return "\(p): is a TorchScript archive (torch.jit.save); vfw reads torch.save state_dicts: save `model.state_dict()` with torch.save"
+        case .malformedLegacy(let p, let r):
+            return "\(p): damaged legacy torch.save stream: \(oneLine(r))"
+        case .malformedPickle(let p, let s, let o, let r):
+            return "\(p): damaged pickle in \(s) at byte \(o): \(oneLine(r))"
+        case .refusedGlobal(let p, let s, let o, let g):
+            return "\(p): refused global \(oneLine(g)) in \(s) at byte \(o) (vfw never runs code from a pickle)"
+        case .wholeModel(let p, let s, let o, let c):
+            return "\(p): \(s) at byte \(o) builds an object of class \(oneLine(c)): this is a whole pickled model "
+                + "(torch.save(model)), not a state_dict, and vfw never runs code from a pickle: "
+                + "save `model.state_dict()` with torch.save instead"
+        case .limitExceeded(let p, let s, let o, let l, let m):
+            return "\(p): \(s) at byte \(o) exceeds the pickle limit \(l) = \(m) (damaged or hostile file?)"
+        case .unsupportedDType(let p, let t, let d):
+            return "\(p): tensor '\(oneLine(t))' has dtype \(oneLine(d)), which vfw does not support"
+        case .unsupportedTensor(let p, let t, let r):
+            return "\(p): tensor '\(oneLine(t))' \(oneLine(r)), which vfw does not support"
+        case .badTensor(let p, let t, let r):
+            return "\(p): tensor '\(oneLine(t))' is damaged: \(oneLine(r))"
+        case .notAStateDict(let p, let h):
+            return "\(p): holds \(oneLine(h)), not a state_dict (a dict of tensor name -> tensor)"
+        case .noTensors(let p, let c):
+            return "\(p): holds no tensors; candidate keys: \(listText(c)); pass --key"
+        case .ambiguous(let p, let c):
+            return "\(p): several entries hold tensors: \(listText(c)); pass --key to choose one"
+        case .keyNotFound(let p, let k, let a):
+            return "\(p): has no entry '\(oneLine(k))'; available keys: \(listText(a))"
+        case .keyHoldsNoTensors(let p, let k, let h):
+            return "\(p): entry '\(oneLine(k))' holds \(oneLine(h)), not a dict of tensors"
+        case .duplicateTensorName(let p, let n):
+            return "\(p): tensor name '\(oneLine(n))' appears more than once"
+        }
+    }
+}
+
+/// Text from a file made safe for a one-line message: control characters escaped, long text shortened.
+func oneLine(_ s: String, limit: Int = 300) -> String {
+    var out = ""
+    var n = 0
+    for scalar in s.unicodeScalars {
+        if n >= limit { out += "…"; break }
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value) || (0x80..<0xA0).contains(scalar.value) {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        n += 1
+    }
+    return out
+}
+
+func listText(_ items: [String]) -> String {
+    if items.isEmpty { return "(none)" }
+    let shown = items.prefix(20).map { oneLine($0, limit: 80) }
+    return shown.joined(separator: ", ") + (items.count > 20 ? ", … (\(items.count) in all)" : "")
+}
+
+/// Bounds on what one pickle may make vfw do, so that a hostile or damaged file fails fast instead of exhausting memory.
+public struct PickleLimits: Sendable, Equatable {
+    /// Distinct memo slots (PUT / BINPUT / MEMOIZE).
+    public var maxMemo: Int
+    /// Values on the pickle stack, and open MARKs.
+    public var maxStackDepth: Int
+    /// Bytes of one string, bytes object or long integer.
+    public var maxStringLength: Int
+    /// Items held by all containers (tuples, lists, dicts, sets) of one pickle together.
+    public var maxContainerItems: Int
+    /// Opcodes executed by one pickle.
+    public var maxOpcodes: Int
+    /// Bytes of one pickle stream (data.pkl, or one pickle of the legacy stream).
+    public var maxTotalBytes: Int
+
+    public init(maxMemo: Int = 1_000_000, maxStackDepth: Int = 10_000, maxStringLength: Int = 100_000_000,
+                maxContainerItems: Int = 10_000_000, maxOpcodes: Int = 200_000_000, maxTotalBytes: Int = 1 << 30) {
+        self.maxMemo = maxMemo
+        self.maxStackDepth = maxStackDepth
+        self.maxStringLength = maxStringLength
+        self.maxContainerItems = maxContainerItems
+        self.maxOpcodes = maxOpcodes
+        self.maxTotalBytes = maxTotalBytes
+    }
+
+    public static let `default` = PickleLimits()
+}
