@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "Safetensors", dependencies: ["TensorCore"]),
         /// torch.save files without Python: zip container, legacy stream, a pickle machine that executes nothing.
         .target(name: "TorchArchive", dependencies: ["TensorCore", "CZlib"]),
+        /// The model families (torchvision ResNet, ViT): canonical layouts, strict loading, forward passes with taps.
+        .target(name: "Models", dependencies: ["TensorCore", "VFWFormat"]),
 
         // MARK: - Implementation details (C libraries from Debian's -dev packages)
 
@@ -31,7 +33,7 @@ let package = Package(
         // MARK: - Executables
 
         .executableTarget(name: "vfw", dependencies: [
-            "TensorCore", "VFWFormat", "Safetensors", "TorchArchive",
+            "TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -41,6 +43,7 @@ let package = Package(
         .testTarget(name: "VFWFormatTests", dependencies: ["VFWFormat", "TensorCore"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors", "TensorCore"]),
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive", "TensorCore"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "VFWFormat"]),
         .testTarget(name: "CLITests", dependencies: ["vfw"]),
     ],
     swiftLanguageModes: [.v5]

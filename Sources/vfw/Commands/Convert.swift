@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import Models
 import Safetensors
 import TensorCore
 import VFWFormat
@@ -39,6 +40,12 @@ struct Convert: ParsableCommand {
     @Option(help: "In a checkpoint that nests its state_dict, the entry to convert (e.g. state_dict, model_ema).")
     var key: String?
 
+    @Option(help: "The architecture, when the keys do not tell it or to override (\(ModelZoo.knownNames.joined(separator: ", "))).")
+    var arch: String?
+
+    @Option(help: "Preprocessing preset stored in the file (torchvision, hf-vit); default: the family's.")
+    var preprocess: String?
+
     @Option(name: .customLong("metadata"), help: "Add user metadata KEY=VALUE to the header (repeatable).")
     var metadata: [String] = []
 
@@ -60,14 +67,16 @@ struct Convert: ParsableCommand {
     func run() throws {
         let source = try WeightSource.open(input, key: key)
         var notes = source.notes
+        let canonical = try Canonical.tensors(of: source, arch: arch)
+        notes += canonical.notes
         // Each output tensor is produced when the writer reaches it (converted lazily), so peak memory
         // stays near one tensor beyond the mapped input.
-        var outputs = source.tensors.map { t in
-            VFWTensorSource(name: t.name, sourceName: t.name, tensor: t.tensor)
+        var outputs = canonical.tensors.map { t in
+            VFWTensorSource(name: t.name, sourceName: t.source, tensor: t.tensor)
         }
         if let target = dtype.target {
             var changed = 0, kept = 0
-            outputs = zip(outputs, source.tensors).map { out, t in
+            outputs = zip(outputs, canonical.tensors).map { out, t in
                 guard [.f32, .f16, .bf16, .f64].contains(t.tensor.dtype) else { kept += 1; return out }
                 guard t.tensor.dtype != target else { return out }
                 changed += 1
@@ -89,7 +98,9 @@ struct Convert: ParsableCommand {
         if output.lowercased().hasSuffix(".safetensors") {
             try SafetensorsWriter.write(to: output, tensors: try outputs.map { ($0.name, try $0.load()) }, metadata: meta, force: force)
         } else {
-            let header = VFWHeader(provenance: try Provenance.of(source, notes: notes), metadata: meta)
+            let header = VFWHeader(architecture: canonical.architecture,
+                                   preprocessing: preprocess ?? canonical.preprocessing,
+                                   provenance: try Provenance.of(source, notes: notes), metadata: meta)
             try VFWWriter.write(to: output, header: header, tensors: outputs, force: force) { done, _ in progress.update(done) }
         }
         progress.finish()
