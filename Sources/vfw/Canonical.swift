@@ -26,7 +26,7 @@ struct Canonical {
         } catch let e as ModelError {
             if arch != nil { throw InputError("\(source.path): \(e)") }
             return Canonical(architecture: nil, preprocessing: nil, tensors: source.tensors.map { ($0.name, $0.name, $0.tensor) },
-                             notes: ["architecture not recognised (\(e)); tensors keep their source names"])
+                             notes: ["no supported architecture recognised; tensors keep their source names (--arch NAME requires one)"])
         }
         let byName = Dictionary(source.tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         return Canonical(architecture: r.architecture, preprocessing: r.preprocessing,
