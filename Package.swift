@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "Safetensors", dependencies: ["TensorCore"]),
         /// torch.save files without Python: zip container, legacy stream, a pickle machine that executes nothing.
         .target(name: "TorchArchive", dependencies: ["TensorCore", "CZlib"]),
+        /// Reference activations recorded from PyTorch (tools/make_reference.py), tap comparison, the verify report.
+        .target(name: "Verify", dependencies: ["TensorCore", "Safetensors"]),
         /// The model families (torchvision ResNet, ViT): canonical layouts, strict loading, forward passes with taps.
         .target(name: "Models", dependencies: ["TensorCore", "VFWFormat"]),
 
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "VFWFormatTests", dependencies: ["VFWFormat", "TensorCore"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors", "TensorCore"]),
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive", "TensorCore"]),
+        .testTarget(name: "VerifyTests", dependencies: ["Verify", "TensorCore", "Safetensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "VFWFormat"]),
         .testTarget(name: "CLITests", dependencies: ["vfw"]),
     ],
