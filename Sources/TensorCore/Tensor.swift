@@ -140,6 +140,80 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         return Tensor(shape: [items.count] + s, data: all)
     }
 
+    // MARK: Layout (copies)
+
+    /// The tensor with its dimensions reordered: result dim i is `self` dim `order[i]` (PyTorch
+    /// `permute(order).contiguous()`). E.g. `[N, D, T]` → `permuted([0, 2, 1])` → `[N, T, D]`.
+    public func permuted(_ order: [Int]) -> Tensor {
+        precondition(order.count == rank && Set(order) == Set(0..<rank), "permuted: \(order) is not a permutation of 0..<\(rank)")
+        let newShape = order.map { shape[$0] }
+        let srcStrides = strides
+        let st = order.map { srcStrides[$0] }  // source stride of each result dim
+        if order == Array(0..<rank) || count == 0 { return Tensor(shape: newShape, data: data) }
+        return Tensor(shape: newShape) { out in
+            data.withUnsafeBufferPointer { src in
+                // Walk the result in row-major order with an odometer over its dims.
+                var idx = [Int](repeating: 0, count: rank)
+                var off = 0
+                let last = rank - 1
+                let n = newShape[last], step = st[last]
+                var o = 0
+                while o < out.count {
+                    for k in 0..<n { out[o + k] = src[off + k * step] }
+                    o += n
+                    var d = last - 1
+                    while d >= 0 {
+                        idx[d] += 1
+                        off += st[d]
+                        if idx[d] < newShape[d] { break }
+                        off -= st[d] * idx[d]
+                        idx[d] = 0
+                        d -= 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Elements `start ..< start + length` of dimension `axis` (PyTorch `narrow`), copied.
+    public func narrowed(axis: Int, start: Int, length: Int) -> Tensor {
+        precondition(axis >= 0 && axis < rank && start >= 0 && length >= 0 && start + length <= shape[axis],
+                     "narrowed: \(start)..<\(start + length) of axis \(axis) in \(describeShape(shape))")
+        let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+        var newShape = shape
+        newShape[axis] = length
+        var out: [Float] = []
+        out.reserveCapacity(outer * length * inner)
+        for o in 0..<outer {
+            let base = (o * shape[axis] + start) * inner
+            out.append(contentsOf: data[base..<(base + length * inner)])
+        }
+        return Tensor(shape: newShape, data: out)
+    }
+
+    /// Joins tensors along `axis` (PyTorch `torch.cat`); all other dimensions must agree.
+    public static func concat(_ items: [Tensor], axis: Int) -> Tensor {
+        precondition(!items.isEmpty, "concat of no tensors")
+        let r = items[0].rank
+        precondition(axis >= 0 && axis < r, "concat: axis \(axis) for rank \(r)")
+        for t in items {
+            precondition(t.rank == r && (0..<r).allSatisfy { $0 == axis || t.shape[$0] == items[0].shape[$0] },
+                         "concat: \(describeShape(t.shape)) does not match \(describeShape(items[0].shape)) outside axis \(axis)")
+        }
+        let outer = items[0].shape[..<axis].reduce(1, *)
+        var newShape = items[0].shape
+        newShape[axis] = items.reduce(0) { $0 + $1.shape[axis] }
+        var out: [Float] = []
+        out.reserveCapacity(Tensor.count(of: newShape))
+        for o in 0..<outer {
+            for t in items {
+                let block = t.count / Swift.max(outer, 1)
+                out.append(contentsOf: t.data[(o * block)..<((o + 1) * block)])
+            }
+        }
+        return Tensor(shape: newShape, data: out)
+    }
+
     /// Largest `|self − other|` over all elements (NaN if either side has a NaN). Shapes must match.
     public func maxAbsDifference(_ other: Tensor) -> Float {
         precondition(shape == other.shape, "maxAbsDifference: shapes \(describeShape(shape)) and \(describeShape(other.shape))")

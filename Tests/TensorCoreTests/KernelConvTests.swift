@@ -56,6 +56,9 @@ let convCases: [ConvCase] = [
     ConvCase(n: 2, c: 3, h: 8, w: 10, o: 2, k: 2, s: 3, p: 1, bias: true),                    // stride larger than the kernel
     ConvCase(n: 1, c: 1, h: 5, w: 5, o: 1, k: 5),                                             // kernel covers the input
     ConvCase(n: 1, c: 2, h: 4, w: 4, o: 2, k: 3, p: 4, d: 3),                                 // taps fully outside on some rows
+    ConvCase(n: 1, c: 2, h: 9, w: 40, o: 3, k: 3, s: 2, p: 1, bias: true),                    // stride 2, wide rows: 8-wide gather
+    ConvCase(n: 2, c: 3, h: 7, w: 37, o: 4, k: 7, s: 2, p: 3, act: .relu),                    // stem-like, odd width
+    ConvCase(n: 1, c: 3, h: 5, w: 35, o: 2, k: 1, s: 2),                                      // 1×1 stride 2, wide rows
 ]
 
 // MARK: - Reference

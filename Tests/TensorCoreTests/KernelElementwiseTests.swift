@@ -171,3 +171,45 @@ struct KernelTensorTests {
         expectClose(one, many, atol: 1e-6, rtol: 1e-6, "1 thread vs \(max(2, before))")
     }
 }
+
+@Suite("Tensor layout")
+struct KernelLayoutTests {
+    struct PermuteCase: CustomTestStringConvertible, Sendable {
+        var shape: [Int], order: [Int]
+        var testDescription: String { "\(shape) permuted \(order)" }
+    }
+
+    @Test("permuted moves element [i0, i1, ...] to [i_order[0], ...]", arguments: [
+        PermuteCase(shape: [2, 3, 4], order: [0, 2, 1]),   // ViT patches: [N, D, T] → [N, T, D]
+        PermuteCase(shape: [2, 3, 4], order: [2, 0, 1]),
+        PermuteCase(shape: [2, 3, 4, 5], order: [0, 2, 1, 3]),   // heads: view(B,T,H,D).transpose(1,2)
+        PermuteCase(shape: [5, 7], order: [1, 0]),
+        PermuteCase(shape: [3, 1, 2], order: [1, 2, 0]),
+        PermuteCase(shape: [4], order: [0]),
+    ])
+    func permute(_ cs: PermuteCase) {
+        let t = Tensor(shape: cs.shape, data: (0..<Tensor.count(of: cs.shape)).map(Float.init))
+        let p = t.permuted(cs.order)
+        #expect(p.shape == cs.order.map { cs.shape[$0] })
+        // Check every element through the index map.
+        var bad = 0
+        let pStrides = p.strides, tStrides = t.strides
+        for flat in 0..<p.count {
+            var rem = flat, src = 0
+            for d in 0..<p.rank { let i = rem / pStrides[d]; rem %= pStrides[d]; src += i * tStrides[cs.order[d]] }
+            if p.data[flat] != t.data[src] { bad += 1 }
+        }
+        #expect(bad == 0, "\(cs.testDescription): \(bad) misplaced elements")
+    }
+
+    @Test("narrowed and concat along each axis are inverse", arguments: [0, 1, 2])
+    func narrowConcat(_ axis: Int) {
+        let t = randomTensor([3, 4, 5], seed: 95)
+        let n = t.shape[axis]
+        let a = t.narrowed(axis: axis, start: 0, length: 1), b = t.narrowed(axis: axis, start: 1, length: n - 1)
+        #expect(a.shape[axis] == 1 && b.shape[axis] == n - 1)
+        #expect(Tensor.concat([a, b], axis: axis) == t)
+        // Element check: narrowed picks the right slice.
+        #expect(t.narrowed(axis: axis, start: 2, length: 1).data.first == t.data[2 * t.strides[axis]])
+    }
+}

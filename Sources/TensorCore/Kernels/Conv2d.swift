@@ -165,38 +165,45 @@ func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias:
 // MARK: - im2col
 
 /// col[r, ox + oy·Wo] (row stride `ld`) for every row r = (c·kH + i)·kW + j of one image x[Cin, H, W].
-/// Out-of-image taps are 0. Parallel over input channels.
+/// Out-of-image taps are 0. Parallel over rows (the stem has only 3 channels but 147 rows).
 func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>, ld: Int) {
     let kk = g.kh * g.kw
-    parallelFor(g.cin, grain: Swift.max(1, 32768 / Swift.max(1, kk * g.howo))) { channels in
-        for c in channels {
+    parallelFor(g.cin * kk, grain: Swift.max(1, 32768 / Swift.max(1, g.howo))) { rows in
+        for r in rows {
+            let c = r / kk, i = (r % kk) / g.kw, j = r % g.kw
             let plane = x + c * g.hw
-            for i in 0..<g.kh {
-                for j in 0..<g.kw {
-                    let dst = col + ((c * g.kh + i) * g.kw + j) * ld
-                    // Input column of output column ox is ix = ox·sW + xoff; valid for ox in oxLo..<oxHi.
-                    let xoff = j * g.dw - g.pw
-                    let oxLo = xoff >= 0 ? 0 : Swift.min(g.wo, (-xoff + g.sw - 1) / g.sw)
-                    let last = g.w - 1 - xoff  // largest ox·sW that stays inside
-                    let oxHi = Swift.max(oxLo, last < 0 ? 0 : Swift.min(g.wo, last / g.sw + 1))
-                    for oy in 0..<g.ho {
-                        let d = dst + oy * g.wo
-                        let iy = oy * g.sh - g.ph + i * g.dh
-                        if iy < 0 || iy >= g.h {
-                            d.update(repeating: 0, count: g.wo)
-                            continue
-                        }
-                        if oxLo > 0 { d.update(repeating: 0, count: oxLo) }
-                        let src = plane + iy * g.w
-                        if g.sw == 1 {
-                            (d + oxLo).update(from: src + (oxLo + xoff), count: oxHi - oxLo)
-                        } else {
-                            var ix = oxLo * g.sw + xoff
-                            for ox in oxLo..<oxHi { d[ox] = src[ix]; ix += g.sw }
-                        }
-                        if oxHi < g.wo { (d + oxHi).update(repeating: 0, count: g.wo - oxHi) }
-                    }
+            let dst = col + r * ld
+            // Input column of output column ox is ix = ox·sW + xoff; valid for ox in oxLo..<oxHi.
+            let xoff = j * g.dw - g.pw
+            let oxLo = xoff >= 0 ? 0 : Swift.min(g.wo, (-xoff + g.sw - 1) / g.sw)
+            let last = g.w - 1 - xoff  // largest ox·sW that stays inside
+            let oxHi = Swift.max(oxLo, last < 0 ? 0 : Swift.min(g.wo, last / g.sw + 1))
+            for oy in 0..<g.ho {
+                let d = dst + oy * g.wo
+                let iy = oy * g.sh - g.ph + i * g.dh
+                if iy < 0 || iy >= g.h {
+                    d.update(repeating: 0, count: g.wo)
+                    continue
                 }
+                if oxLo > 0 { d.update(repeating: 0, count: oxLo) }
+                let row = plane + iy * g.w  // output ox reads row[ox·sW + xoff], ox in oxLo..<oxHi
+                switch g.sw {
+                case 1:
+                    (d + oxLo).update(from: row + (oxLo + xoff), count: oxHi - oxLo)
+                case 2:
+                    // Every other element: 8 outputs from 16 consecutive inputs per step, while the
+                    // 16th input (2·ox + 15 + xoff) is still inside the row.
+                    var ox = oxLo
+                    while ox + 8 <= oxHi && 2 * ox + 15 + xoff < g.w {
+                        let v = UnsafeRawPointer(row + (2 * ox + xoff)).loadUnaligned(as: SIMD16<Float>.self)
+                        store8(v.evenHalf, d + ox)
+                        ox += 8
+                    }
+                    while ox < oxHi { d[ox] = row[2 * ox + xoff]; ox += 1 }
+                default:
+                    for ox in oxLo..<oxHi { d[ox] = row[ox * g.sw + xoff] }
+                }
+                if oxHi < g.wo { (d + oxHi).update(repeating: 0, count: g.wo - oxHi) }
             }
         }
     }

@@ -22,28 +22,38 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
     return Tensor(shape: [n, c, ho, wo]) { out in
         x.data.withUnsafeBufferPointer { xp in
             let src = xp.base, dst = out.base
-            parallelFor(n * c, grain: Swift.max(1, 8192 / Swift.max(1, ho * wo * kernel))) { planes in
-                for pl in planes {
-                    let xin = src + pl * h * w, y = dst + pl * ho * wo
-                    for oy in 0..<ho {
-                        let y0 = Swift.max(oy * s - padding, 0), y1 = Swift.min(oy * s - padding + kernel, h)
-                        for ox in 0..<wo {
-                            let x0 = Swift.max(ox * s - padding, 0), x1 = Swift.min(ox * s - padding + kernel, w)
-                            var m = -Float.infinity
-                            for iy in y0..<y1 {
+            parallelFor(n * c, grain: Swift.max(1, 16384 / Swift.max(1, h * w))) { planes in
+                // Separable: for each output row, the max over its window rows (a vectorisable pass
+                // over whole input rows) into `rowMax`, then the max over each strided window of it.
+                ScratchPool.shared.with(w) { rowMax in
+                    for pl in planes {
+                        let xin = src + pl * h * w, y = dst + pl * ho * wo
+                        for oy in 0..<ho {
+                            let y0 = Swift.max(oy * s - padding, 0), y1 = Swift.min(oy * s - padding + kernel, h)
+                            rowMax.update(from: xin + y0 * w, count: w)
+                            for iy in (y0 + 1)..<Swift.max(y0 + 1, y1) {
                                 let row = xin + iy * w
-                                for ix in x0..<x1 {
-                                    let v = row[ix]
-                                    if v > m || v.isNaN { m = v }  // PyTorch's rule: a NaN wins
-                                }
+                                for ix in 0..<w { rowMax[ix] = nanMax(rowMax[ix], row[ix]) }
                             }
-                            y[oy * wo + ox] = m
+                            let yrow = y + oy * wo
+                            for ox in 0..<wo {
+                                let x0 = Swift.max(ox * s - padding, 0), x1 = Swift.min(ox * s - padding + kernel, w)
+                                var m = rowMax[x0]
+                                for ix in (x0 + 1)..<Swift.max(x0 + 1, x1) { m = nanMax(m, rowMax[ix]) }
+                                yrow[ox] = m
+                            }
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// max(m, v) where a NaN on either side wins (PyTorch: `if (val > max || isnan(val)) max = val`,
+/// and a NaN max then stays, since nothing compares greater than it).
+@inline(__always) func nanMax(_ m: Float, _ v: Float) -> Float {
+    (v > m || v.isNaN) ? v : m
 }
 
 // MARK: - Average pools
