@@ -35,7 +35,7 @@ let package = Package(
         // MARK: - Executables
 
         .executableTarget(name: "vfw", dependencies: [
-            "TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models",
+            "TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models", "Verify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -9,6 +9,23 @@ public enum SafetensorsWriter {
     /// Writes `tensors` and `metadata` to `path` atomically (temporary file, then rename).
     public static func write(to path: String, tensors: [(name: String, tensor: RawTensor)], metadata: [String: String] = [:],
                              force: Bool) throws {
+        let (header, sorted) = layout(tensors, metadata: metadata)
+        let out = try AtomicOutput(path: path, force: force)
+        try out.write(header)
+        for (_, t) in sorted { try out.write(t.bytes.buffer) }
+        try out.commit()
+    }
+
+    /// The exact bytes `write` would put in a file (for hashing without touching the disk).
+    public static func serialize(_ tensors: [(name: String, tensor: RawTensor)], metadata: [String: String] = [:]) -> [UInt8] {
+        let (header, sorted) = layout(tensors, metadata: metadata)
+        var bytes = header
+        for (_, t) in sorted { bytes.append(contentsOf: t.bytes.buffer) }
+        return bytes
+    }
+
+    /// Length prefix + padded JSON header, and the tensors in file order.
+    static func layout(_ tensors: [(name: String, tensor: RawTensor)], metadata: [String: String]) -> ([UInt8], [(name: String, tensor: RawTensor)]) {
         let sorted = tensors.sorted {
             let (ra, rb) = (SafetensorsDType.alignmentRank[$0.tensor.dtype]!, SafetensorsDType.alignmentRank[$1.tensor.dtype]!)
             return ra != rb ? ra > rb : $0.name < $1.name
@@ -27,11 +44,7 @@ public enum SafetensorsWriter {
         }
         var header = Array(("{" + parts.joined(separator: ",") + "}").utf8)
         while header.count % 8 != 0 { header.append(0x20) }
-        let out = try AtomicOutput(path: path, force: force)
-        try out.write(withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init))
-        try out.write(header)
-        for (_, t) in sorted { try out.write(t.bytes.buffer) }
-        try out.commit()
+        return (withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header, sorted)
     }
 
     static func jsonString(_ s: String) -> String {
