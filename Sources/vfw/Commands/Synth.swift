@@ -45,7 +45,9 @@ struct Synth: ParsableCommand {
 
     func run() throws {
         let arch = try ModelZoo.architecture(named: model, numClasses: classes)
-        let tensors = try ModelZoo.synthesise(arch, seed: seed)
+        // safetensors: the framework's own state_dict (loads with strict=True); .vfw: the canonical tensors.
+        let tensors = output.hasSuffix(".safetensors") ? try ModelZoo.synthesiseCheckpoint(arch, seed: seed)
+                                                       : try ModelZoo.synthesise(arch, seed: seed)
         try SynthWeights.write(tensors, architecture: arch, seed: seed, to: output, force: force)
         let bytes = tensors.reduce(0) { $0 + $1.tensor.bytes.count }
         print("wrote \(output): \(arch.name) seed \(seed), \(tensors.count) tensors, \(Format.bytes(bytes))")

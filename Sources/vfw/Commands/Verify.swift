@@ -86,14 +86,17 @@ struct VerifyCommand: ParsableCommand {
         let arch = VFWHeader.Architecture(name: m.architecture.name, family: m.architecture.family,
                                           config: m.architecture.config.mapValues(JSONValue.init))
         let tensors: [(name: String, tensor: RawTensor)]
-        do { tensors = try ModelZoo.synthesise(arch, seed: UInt64(synth.seed)) } catch { throw InputError("\(ref.manifestPath): \(error)") }
+        do { tensors = try ModelZoo.synthesiseCheckpoint(arch, seed: UInt64(synth.seed)) } catch { throw InputError("\(ref.manifestPath): \(error)") }
         // The reference was computed from the file `vfw synth` wrote; the same bytes must come out again.
         let bytes = SafetensorsWriter.serialize(tensors, metadata: SynthWeights.metadata(arch, seed: UInt64(synth.seed)))
         let sha = bytes.withUnsafeBytes { SHA256.hex($0) }
         guard sha == m.weights.sha256 else {
             throw InputError("\(ref.manifestPath): synthetic weights of \(synth.model) seed \(synth.seed) are not the ones the reference was made with (sha256 \(sha.prefix(12))… vs \(m.weights.sha256.prefix(12))…); regenerate the reference with tools/make_reference.py")
         }
-        return (try ModelZoo.build(arch, weights: WeightStore(tensors)), "vfw synth --model \(synth.model) --seed \(synth.seed) (sha256 matches the reference)")
+        let source = WeightSource(path: "vfw synth", weightsPath: "", kind: .safetensors, tensors: tensors, metadata: [:],
+                                  notes: [], vfw: nil, configJSON: nil)
+        let c = try Canonical.tensors(of: source, arch: nil)
+        return (try c.model(path: ref.manifestPath), "vfw synth --model \(synth.model) --seed \(synth.seed) (sha256 matches the reference)")
     }
 
     /// The checkpoint named by the manifest, when it was committed beside the reference.
