@@ -177,6 +177,25 @@ public enum ModelZoo {
         return out
     }
 
+    /// Synthetic weights as the source framework's own state_dict holds them (loadable with `strict=True`):
+    /// the canonical tensors plus training-only buffers (torchvision BN's `num_batches_tracked`, int64 scalar,
+    /// set to a non-default count) right after each BN's `running_var`, in state_dict order.
+    public static func synthesiseCheckpoint(_ architecture: VFWHeader.Architecture, seed: UInt64) throws -> [(name: String, tensor: RawTensor)] {
+        let canonical = try synthesise(architecture, seed: seed)
+        guard architecture.family == "resnet" else { return canonical }
+        var out: [(name: String, tensor: RawTensor)] = []
+        for t in canonical {
+            out.append(t)
+            if t.name.hasSuffix(".running_var") {
+                let steps = OwnedBytes(count: 8)
+                steps.mutableBytes.storeBytes(of: Int64(10_000 + out.count).littleEndian, as: Int64.self)
+                out.append((String(t.name.dropLast("running_var".count)) + "num_batches_tracked",
+                            RawTensor(dtype: .i64, shape: [], bytes: ByteView(owned: steps))))
+            }
+        }
+        return out
+    }
+
     /// Deterministic synthetic weights for `architecture`, in the model's parameter order.
     public static func synthesise(_ architecture: VFWHeader.Architecture, seed: UInt64) throws -> [(name: String, tensor: RawTensor)] {
         let store = WeightStore(synthesisingWithSeed: seed)

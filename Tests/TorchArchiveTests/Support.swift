@@ -169,7 +169,20 @@ final class TempFile {
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
     }
 
-    func write(_ bytes: [UInt8]) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+    func write(_ bytes: [UInt8]) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { Issue.record("cannot write \(path)"); return }
+        defer { close(fd) }
+        _ = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// Overwrites the bytes at `offset` in place (cheaper than rewriting the file in byte sweeps).
+    func patch(_ offset: Int, _ bytes: [UInt8]) {
+        let fd = open(path, O_WRONLY)
+        guard fd >= 0 else { Issue.record("cannot patch \(path)"); return }
+        defer { close(fd) }
+        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+    }
 
     deinit { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
 }
