@@ -166,7 +166,7 @@ final class TempFile {
         let dir = NSTemporaryDirectory() + "vfw-torcharchive-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         path = dir + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     }
 
     func write(_ bytes: [UInt8]) {
