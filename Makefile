@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 ## Run the main job on its committed default: verify the Swift ResNet-18 against PyTorch's activations.
 demo: release
-	.build/release/vfw inspect Tests/Fixtures/vfw/golden.vfw --check
+	.build/release/vfw verify --model resnet18
 
 ## Build and run the whole test suite.
 test: deps
