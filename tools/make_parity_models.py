@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real models saved by real torch, for the parity job: every parameter perturbed away from its init.
 
-    python tools/make_parity_models.py OUT_DIR [--models resnet18,resnet50,vit-base]
+    python tools/make_parity_models.py OUT_DIR [--models resnet18,resnet50,resnext50_32x4d,vit-base]
 
 Writes, per model, NAME.pth (torch.save zip), NAME.safetensors (safetensors.torch.save_file) and for
 resnet18 also NAME-legacy.pth (the torch <= 1.5 format) and NAME-nested.pth (a training checkpoint
@@ -33,7 +33,7 @@ def perturb(model, seed):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--models", default="resnet18,resnet50,vit-base")
+    ap.add_argument("--models", default="resnet18,resnet50,resnext50_32x4d,vit-base")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     from safetensors.torch import save_file
