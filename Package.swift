@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors", "TensorCore"]),
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive", "TensorCore"]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "TensorCore", "Safetensors"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "VFWFormat"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "VFWFormat", "Safetensors"]),
         .testTarget(name: "CLITests", dependencies: ["vfw"]),
     ],
     swiftLanguageModes: [.v5]

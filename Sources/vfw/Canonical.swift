@@ -28,9 +28,15 @@ struct Canonical {
             return Canonical(architecture: nil, preprocessing: nil, tensors: source.tensors.map { ($0.name, $0.name, $0.tensor) },
                              notes: ["no supported architecture recognised; tensors keep their source names (--arch NAME requires one)"])
         }
-        let byName = Dictionary(source.tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        return Canonical(architecture: r.architecture, preprocessing: r.preprocessing,
-                         tensors: r.mapping.map { ($0.canonical, $0.source, byName[$0.source]!) },
+        // A canonical tensor may be a row block of a fused source tensor (ViT q/k/v); its source name then
+        // reads `blocks.0.attn.qkv.weight[0:768]`.
+        let tensors: [(name: String, source: String, tensor: RawTensor)]
+        do {
+            tensors = try r.canonicalTensors(source.tensors)
+        } catch let e as ModelError {
+            throw InputError("\(source.path): \(e)")
+        }
+        return Canonical(architecture: r.architecture, preprocessing: r.preprocessing, tensors: tensors,
                          notes: ["recognised \(r.architecture.name)"] + r.notes)
     }
 

@@ -1,0 +1,395 @@
+// The Vision Transformer family: Hugging Face ViTModel / ViTForImageClassification, timm VisionTransformer
+// (global_pool='token', no fc_norm) and torchvision vit_b_16 & co. All three compute the same math; only the
+// LayerNorm eps differs (HF config layer_norm_eps, default 1e-12; timm and torchvision 1e-6), and it is part
+// of the config. Sources, eval mode:
+//   HF        https://github.com/huggingface/transformers/blob/main/src/transformers/models/vit/modeling_vit.py
+//   timm      https://github.com/huggingface/pytorch-image-models/blob/main/timm/models/vision_transformer.py
+//   torchvision https://github.com/pytorch/vision/blob/main/torchvision/models/vision_transformer.py
+//
+// Forward (E = hidden_size, P = patch_size, g = image_size / P, T = g² + 1 tokens, H heads of D = E / H):
+//   x [N, C, S, S] → Conv2d(C, E, k=P, s=P) → [N, E, g, g] → flatten, transpose → [N, g², E] (token p = row·g + col)
+//   → cat(cls_token, ·) → + position_embeddings → [N, T, E]                                  tap `embeddings`
+//   per layer: h = x + o(MHA(LN_before(x)));  x = h + fc2(GELU(fc1(LN_after(h))))            tap `encoder.layer.N`
+//              MHA = softmax(Q·Kᵀ / √D)·V per head, GELU exact (erf)
+//   LN_final → [N, T, E]                                                                     tap `layernorm`
+//   has_pooler:   tanh(pooler.dense(token 0)) → [N, pooler_output_size]                       tap `pooler`
+//   num_labels>0: classifier(token 0 of `layernorm`, or of `pooler` when has_pooler) → [N, L]  tap `classifier`
+// "classifier on the pooler" is torchvision's `representation_size` head (heads.pre_logits → tanh → heads.head);
+// Hugging Face never has both (ViTForImageClassification builds ViTModel(add_pooling_layer=False)).
+//
+// Canonical tensor names (.vfw files; Hugging Face transformers-4 names without the `vit.` prefix, so a
+// canonical safetensors file loads into transformers' ViTModel / ViTForImageClassification as it is):
+//   embeddings.cls_token                                      [1, 1, E]
+//   embeddings.position_embeddings                            [1, T, E]
+//   embeddings.patch_embeddings.projection.{weight,bias}      [E, C, P, P], [E]
+//   encoder.layer.N.layernorm_before.{weight,bias}            [E]
+//   encoder.layer.N.attention.attention.query.{weight,bias}   [E, E], [E] (bias only when qkv_bias)
+//   encoder.layer.N.attention.attention.key.{weight,bias}     [E, E], [E] (bias only when qkv_bias)
+//   encoder.layer.N.attention.attention.value.{weight,bias}   [E, E], [E] (bias only when qkv_bias)
+//   encoder.layer.N.attention.output.dense.{weight,bias}      [E, E], [E]
+//   encoder.layer.N.layernorm_after.{weight,bias}             [E]
+//   encoder.layer.N.intermediate.dense.{weight,bias}          [I, E], [I]
+//   encoder.layer.N.output.dense.{weight,bias}                [E, I], [E]
+//   layernorm.{weight,bias}                                   [E]
+//   pooler.dense.{weight,bias}                                [Q, E], [Q]   has_pooler (Q = pooler_output_size)
+//   classifier.{weight,bias}                                  [L, E or Q], [L]   num_labels > 0
+// ViTLayout.swift maps each source layout onto these names.
+//
+// Canonical taps (the same for every source layout and transformers version):
+//   embeddings, encoder.layer.0 ... encoder.layer.{L-1}, layernorm, pooler (has_pooler), classifier (num_labels > 0)
+//
+// Weights are prepared once at load: q, k, v are fused into one [3E, E] projection so each layer runs one
+// sgemm for them and attention reads the heads in place (TensorCore `attention(qkv:)`).
+
+import TensorCore
+import VFWFormat
+
+// MARK: - Config
+
+/// Hyper-parameters of a ViT, as stored in the .vfw header's `architecture.config`.
+public struct ViTConfig: Equatable, Sendable {
+    public var hiddenSize: Int
+    public var numLayers: Int
+    public var numHeads: Int
+    public var intermediateSize: Int
+    public var patchSize: Int
+    public var imageSize: Int
+    public var numChannels: Int = 3
+    /// LayerNorm eps of the framework the weights come from (HF 1e-12 by default; timm, torchvision 1e-6).
+    public var layerNormEps: Double
+    /// Classes of the classifier head; 0 for none.
+    public var numLabels: Int
+    /// Hugging Face ViTModel's pooler (or torchvision's representation layer): tanh(Linear(token 0)).
+    public var hasPooler: Bool
+    /// Output width of the pooler (HF `pooler_output_size`, torchvision `representation_size`); E by default.
+    public var poolerSize: Int
+    public var qkvBias: Bool
+    /// Class index (as a decimal string) → label, when the source config names the classes.
+    public var id2label: [String: String]?
+
+    public init(hiddenSize: Int, numLayers: Int, numHeads: Int, intermediateSize: Int, patchSize: Int, imageSize: Int,
+                numChannels: Int = 3, layerNormEps: Double = 1e-12, numLabels: Int = 1000, hasPooler: Bool = false,
+                poolerSize: Int? = nil, qkvBias: Bool = true, id2label: [String: String]? = nil) {
+        self.hiddenSize = hiddenSize
+        self.numLayers = numLayers
+        self.numHeads = numHeads
+        self.intermediateSize = intermediateSize
+        self.patchSize = patchSize
+        self.imageSize = imageSize
+        self.numChannels = numChannels
+        self.layerNormEps = layerNormEps
+        self.numLabels = numLabels
+        self.hasPooler = hasPooler
+        self.poolerSize = poolerSize ?? hiddenSize
+        self.qkvBias = qkvBias
+        self.id2label = id2label
+    }
+
+    /// Patches per side.
+    public var gridSize: Int { imageSize / patchSize }
+    /// Tokens per image: the patches and the class token.
+    public var tokens: Int { gridSize * gridSize + 1 }
+    public var headDim: Int { hiddenSize / numHeads }
+    /// Width of the classifier's input.
+    public var featureCount: Int { hasPooler ? poolerSize : hiddenSize }
+
+    // MARK: Sizes and names
+
+    /// The standard sizes (Dosovitskiy et al. 2020, Table 1; Ti and S from DeiT / timm).
+    public static let sizes: [(name: String, hidden: Int, layers: Int, heads: Int, intermediate: Int)] = [
+        ("tiny", 192, 12, 3, 768),
+        ("small", 384, 12, 6, 1536),
+        ("base", 768, 12, 12, 3072),
+        ("large", 1024, 24, 16, 4096),
+        ("huge", 1280, 32, 16, 5120),
+    ]
+
+    /// Names `--model` / `--arch` list (any `vit-{size}-patch{P}-{S}` is accepted), and the alias `vit-base`.
+    public static let presetNames = ["vit-tiny-patch16-224", "vit-small-patch16-224", "vit-base-patch16-224",
+                                     "vit-base-patch32-224", "vit-large-patch16-224", "vit-large-patch32-224",
+                                     "vit-huge-patch14-224", "vit-base"]
+
+    /// The config a model name stands for, or nil when the name is not a ViT name. `vit-{size}-patch{P}-{S}`
+    /// is Hugging Face's ViTForImageClassification default (1000 labels, no pooler, eps 1e-12, qkv bias);
+    /// `vit-base` is google/vit-base-patch16-224-in21k (ViTModel: pooler, no classifier).
+    public static func named(_ name: String) -> ViTConfig? {
+        if name == "vit-base" {
+            var c = named("vit-base-patch16-224")!
+            c.numLabels = 0
+            c.hasPooler = true
+            return c
+        }
+        let parts = name.split(separator: "-").map(String.init)
+        guard parts.count == 4, parts[0] == "vit", parts[2].hasPrefix("patch"),
+              let size = sizes.first(where: { $0.name == parts[1] }),
+              let p = Int(parts[2].dropFirst(5)), let s = Int(parts[3]), p > 0, s > 0, s % p == 0 else { return nil }
+        return ViTConfig(hiddenSize: size.hidden, numLayers: size.layers, numHeads: size.heads,
+                         intermediateSize: size.intermediate, patchSize: p, imageSize: s)
+    }
+
+    /// `vit-{size}-patch{P}-{S}` when the transformer is a standard size, else `vit-custom`.
+    public var name: String {
+        guard numChannels == 3, let s = ViTConfig.sizes.first(where: {
+            $0.hidden == hiddenSize && $0.layers == numLayers && $0.heads == numHeads && $0.intermediate == intermediateSize
+        }) else { return "vit-custom" }
+        return "vit-\(s.name)-patch\(patchSize)-\(imageSize)"
+    }
+
+    /// Heads for a hidden width when nothing says: the standard sizes' counts, else D = 64.
+    public static func defaultHeads(hidden: Int) -> Int? {
+        if let s = sizes.first(where: { $0.hidden == hidden }) { return s.heads }
+        return hidden % 64 == 0 ? hidden / 64 : nil
+    }
+
+    // MARK: JSON
+
+    public var json: [String: JSONValue] {
+        var j: [String: JSONValue] = [
+            "hidden_size": .int(hiddenSize), "num_hidden_layers": .int(numLayers), "num_attention_heads": .int(numHeads),
+            "intermediate_size": .int(intermediateSize), "patch_size": .int(patchSize), "image_size": .int(imageSize),
+            "num_channels": .int(numChannels), "layer_norm_eps": .double(layerNormEps), "num_labels": .int(numLabels),
+            "has_pooler": .bool(hasPooler), "qkv_bias": .bool(qkvBias),
+        ]
+        if hasPooler { j["pooler_output_size"] = .int(poolerSize) }
+        if let l = id2label { j["id2label"] = .object(l.mapValues { .string($0) }) }
+        return j
+    }
+
+    public init(json: [String: JSONValue]) throws {
+        func int(_ k: String, min: Int = 1) throws -> Int {
+            guard let v = json[k]?.intValue, v >= min else {
+                throw ModelError.invalidConfig(family: "vit", reason: "'\(k)' must be an integer ≥ \(min)")
+            }
+            return v
+        }
+        func bool(_ k: String) throws -> Bool {
+            guard let v = json[k]?.boolValue else { throw ModelError.invalidConfig(family: "vit", reason: "'\(k)' must be true or false") }
+            return v
+        }
+        guard let eps = json["layer_norm_eps"]?.doubleValue, eps >= 0 else {
+            throw ModelError.invalidConfig(family: "vit", reason: "'layer_norm_eps' must be a number ≥ 0")
+        }
+        self.init(hiddenSize: try int("hidden_size"), numLayers: try int("num_hidden_layers"),
+                  numHeads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
+                  patchSize: try int("patch_size"), imageSize: try int("image_size"), numChannels: try int("num_channels"),
+                  layerNormEps: eps, numLabels: try int("num_labels", min: 0), hasPooler: try bool("has_pooler"),
+                  qkvBias: try bool("qkv_bias"))
+        if hasPooler, json["pooler_output_size"] != nil { poolerSize = try int("pooler_output_size") }
+        if let l = json["id2label"] {
+            var labels: [String: String] = [:]
+            for (k, v) in l.objectValue ?? [:] {
+                guard let s = v.stringValue else {
+                    throw ModelError.invalidConfig(family: "vit", reason: "'id2label' must map class numbers to strings")
+                }
+                labels[k] = s
+            }
+            guard l.objectValue != nil else {
+                throw ModelError.invalidConfig(family: "vit", reason: "'id2label' must map class numbers to strings")
+            }
+            id2label = labels
+        }
+        try validate()
+    }
+
+    /// Checks what the forward pass relies on.
+    public func validate() throws {
+        func fail(_ r: String) -> ModelError { .invalidConfig(family: "vit", reason: r) }
+        guard hiddenSize % numHeads == 0 else { throw fail("hidden_size \(hiddenSize) does not split into \(numHeads) heads") }
+        guard imageSize >= patchSize else { throw fail("image_size \(imageSize) is smaller than patch_size \(patchSize)") }
+        guard poolerSize >= 1 else { throw fail("pooler_output_size must be positive") }
+    }
+}
+
+// MARK: - Layers
+
+/// LayerNorm parameters (PyTorch nn.LayerNorm(E, eps)).
+struct ViTLayerNorm {
+    let name: String
+    let weight: Tensor, bias: Tensor
+    let eps: Float
+
+    init(_ s: WeightScope, _ name: String, width: Int, eps: Double) throws {
+        let n = s.child(name)
+        self.name = n.prefix
+        // Synthetic: γ and β varied away from 1 and 0, as in trained networks.
+        weight = try n.tensor("weight", shape: [width], synth: .uniform(0.7, 1.3))
+        bias = try n.tensor("bias", shape: [width], synth: .normal(std: 0.1))
+        self.eps = Float(eps)
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+}
+
+/// nn.Linear parameters, weight [out, in] as PyTorch stores it (the kernel multiplies by its transpose).
+struct ViTLinear {
+    let weight: Tensor, bias: Tensor?
+
+    /// Synthetic weights are Normal(0, gain/√in): unit-variance inputs give outputs of variance gain².
+    init(_ s: WeightScope, _ name: String, out: Int, in inF: Int, bias hasBias: Bool = true, gain: Float = 1) throws {
+        let n = s.child(name)
+        weight = try n.tensor("weight", shape: [out, inF], synth: .normal(std: gain / Float(inF).squareRoot()))
+        bias = hasBias ? try n.tensor("bias", shape: [out], synth: .normal(std: 0.05)) : nil
+    }
+
+    init(weight: Tensor, bias: Tensor?) {
+        self.weight = weight
+        self.bias = bias
+    }
+
+    func callAsFunction(_ x: Tensor, activation: Activation = .none) -> Tensor {
+        linear(x, weight: weight, bias: bias, activation: activation)
+    }
+}
+
+/// One pre-LN encoder layer (HF ViTLayer, timm Block, torchvision EncoderBlock).
+struct ViTEncoderLayer {
+    let name: String
+    let heads: Int
+    let layernormBefore: ViTLayerNorm, layernormAfter: ViTLayerNorm
+    /// query, key and value fused at load: weight [3E, E] = cat(q, k, v) along rows, bias [3E] likewise.
+    let qkv: ViTLinear
+    let attentionOutput: ViTLinear
+    let intermediate: ViTLinear
+    let output: ViTLinear
+
+    init(_ s: WeightScope, config c: ViTConfig) throws {
+        name = s.prefix
+        heads = c.numHeads
+        let e = c.hiddenSize
+        layernormBefore = try ViTLayerNorm(s, "layernorm_before", width: e, eps: c.layerNormEps)
+        let att = s.child("attention")
+        let selfAttention = att.child("attention")
+        let q = try ViTLinear(selfAttention, "query", out: e, in: e, bias: c.qkvBias)
+        let k = try ViTLinear(selfAttention, "key", out: e, in: e, bias: c.qkvBias)
+        let v = try ViTLinear(selfAttention, "value", out: e, in: e, bias: c.qkvBias)
+        qkv = ViTLinear(weight: Tensor(shape: [3 * e, e], data: q.weight.data + k.weight.data + v.weight.data),
+                        bias: c.qkvBias ? Tensor(shape: [3 * e], data: q.bias!.data + k.bias!.data + v.bias!.data) : nil)
+        // The two projections that write into the residual stream get gain 0.7 in synthetic weights, so the
+        // stream grows slowly with depth (as in trained ViTs) rather than doubling per layer.
+        attentionOutput = try ViTLinear(att.child("output"), "dense", out: e, in: e, gain: 0.7)
+        layernormAfter = try ViTLayerNorm(s, "layernorm_after", width: e, eps: c.layerNormEps)
+        intermediate = try ViTLinear(s.child("intermediate"), "dense", out: c.intermediateSize, in: e)
+        // E[GELU(z)²] ≈ 0.43 for z ~ N(0, 1): gain 1 keeps the MLP's output variance below its input's.
+        output = try ViTLinear(s.child("output"), "dense", out: e, in: c.intermediateSize)
+    }
+
+    /// x: [N, T, E] → [N, T, E].
+    func callAsFunction(_ x: Tensor, taps: TapRecorder?) -> Tensor {
+        var x = x
+        let a = attention(qkv: qkv(layernormBefore(x)), heads: heads)
+        addInPlace(&x, attentionOutput(a))
+        let m = intermediate(layernormAfter(x), activation: .gelu)
+        addInPlace(&x, output(m))
+        taps.record(name, x)
+        return x
+    }
+}
+
+// MARK: - Model
+
+public struct ViT {
+    public let config: ViTConfig
+    let patchWeight: Tensor, patchBias: Tensor
+    let clsToken: Tensor, positions: Tensor
+    let layers: [ViTEncoderLayer]
+    let finalNorm: ViTLayerNorm
+    let pooler: ViTLinear?
+    let classifier: ViTLinear?
+
+    /// Builds the network from `scope`, asking for every tensor by its canonical name (table above).
+    public init(config c: ViTConfig, weights scope: WeightScope) throws {
+        try c.validate()
+        config = c
+        let e = c.hiddenSize
+        let emb = scope.child("embeddings")
+        clsToken = try emb.tensor("cls_token", shape: [1, 1, e], synth: .normal(std: 0.5))
+        positions = try emb.tensor("position_embeddings", shape: [1, c.tokens, e], synth: .normal(std: 0.5))
+        // A normalised image has about unit second moment: Normal(0, 1/√fan_in) gives unit-variance patches.
+        let projection = emb.child("patch_embeddings").child("projection")
+        let fanIn = c.numChannels * c.patchSize * c.patchSize
+        patchWeight = try projection.tensor("weight", shape: [e, c.numChannels, c.patchSize, c.patchSize],
+                                            synth: .normal(std: 1 / Float(fanIn).squareRoot()))
+        patchBias = try projection.tensor("bias", shape: [e], synth: .normal(std: 0.1))
+        let encoder = scope.child("encoder").child("layer")
+        layers = try (0..<c.numLayers).map { try ViTEncoderLayer(encoder.child($0), config: c) }
+        finalNorm = try ViTLayerNorm(scope, "layernorm", width: e, eps: c.layerNormEps)
+        pooler = c.hasPooler ? try ViTLinear(scope.child("pooler"), "dense", out: c.poolerSize, in: e) : nil
+        classifier = c.numLabels > 0 ? try ViTLinear(scope, "classifier", out: c.numLabels, in: c.featureCount) : nil
+    }
+
+    /// x: [N, C, S, S] normalised images (S = image_size) → logits [N, num_labels] when the model has a
+    /// classifier, else the pooler output [N, pooler_output_size] when it has a pooler, else the final
+    /// layernorm output (`last_hidden_state`) [N, T, E]. Taps: see the table at the top of this file.
+    public func callAsFunction(_ x: Tensor, taps: TapRecorder? = nil) -> Tensor {
+        let out = run(x, taps: taps)
+        return out.logits ?? out.pooled ?? out.sequence
+    }
+
+    /// The classifier's input [N, E] (token 0 of the final layernorm), or the pooler output [N, Q] when the
+    /// model has a pooler: the everyday feature vector.
+    public func features(_ x: Tensor) -> Tensor {
+        let out = run(x, taps: nil, classify: false)
+        return out.pooled ?? classToken(out.sequence)
+    }
+
+    func run(_ x: Tensor, taps: TapRecorder?, classify: Bool = true) -> (sequence: Tensor, pooled: Tensor?, logits: Tensor?) {
+        let c = config
+        precondition(x.rank == 4 && x.shape[1] == c.numChannels && x.shape[2] == c.imageSize && x.shape[3] == c.imageSize,
+                     "ViT: input must be [N, \(c.numChannels), \(c.imageSize), \(c.imageSize)], got \(describeShape(x.shape))")
+        var h = embed(x)
+        taps.record("embeddings", h)
+        for layer in layers { h = layer(h, taps: taps) }
+        let sequence = finalNorm(h)
+        taps.record("layernorm", sequence)
+        var pooled: Tensor? = nil
+        if let pooler {
+            var p = pooler(classToken(sequence))
+            tanhInPlace(&p)
+            taps.record("pooler", p)
+            pooled = p
+        }
+        var logits: Tensor? = nil
+        if classify, let classifier {
+            let l = classifier(pooled ?? classToken(sequence))
+            taps.record("classifier", l)
+            logits = l
+        }
+        return (sequence, pooled, logits)
+    }
+
+    /// Patch embedding, class token and position embeddings: [N, C, S, S] → [N, T, E].
+    /// PyTorch order: conv (with its bias), flatten(2).transpose(1, 2), cat(cls, ·), + positions.
+    func embed(_ x: Tensor) -> Tensor {
+        let c = config
+        let n = x.shape[0], e = c.hiddenSize, t = c.tokens, patches = t - 1
+        let conv = conv2d(x, weight: patchWeight, bias: patchBias, stride: c.patchSize)  // [N, E, g, g]
+        precondition(conv.shape[2] * conv.shape[3] == patches, "ViT: \(describeShape(conv.shape)) patches for \(patches) positions")
+        return Tensor(shape: [n, t, e]) { out in
+            conv.data.withUnsafeBufferPointer { cp in
+                positions.data.withUnsafeBufferPointer { pp in
+                    clsToken.data.withUnsafeBufferPointer { kp in
+                        for b in 0..<n {
+                            let o = out.baseAddress! + b * t * e, src = cp.baseAddress! + b * e * patches
+                            for j in 0..<e { o[j] = kp[j] + pp[j] }
+                            // Transpose [E, patches] → [patches, E] while adding the position rows 1...
+                            for j in 0..<e {
+                                let plane = src + j * patches
+                                for p in 0..<patches { o[(p + 1) * e + j] = plane[p] + pp[(p + 1) * e + j] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Token 0 of every image: [N, T, E] → [N, E].
+    func classToken(_ s: Tensor) -> Tensor {
+        let n = s.shape[0], t = s.shape[1], e = s.shape[2]
+        return Tensor(shape: [n, e]) { out in
+            s.data.withUnsafeBufferPointer { sp in
+                for b in 0..<n { (out.baseAddress! + b * e).update(from: sp.baseAddress! + b * t * e, count: e) }
+            }
+        }
+    }
+}
