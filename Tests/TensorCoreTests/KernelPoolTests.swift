@@ -53,6 +53,9 @@ struct KernelPoolTests {
         MaxPoolCase(n: 1, c: 2, h: 5, w: 5, k: 3, s: 1, p: 1),
         MaxPoolCase(n: 1, c: 1, h: 4, w: 7, k: 4, s: 3, p: 2),     // padding = kernel/2
         MaxPoolCase(n: 2, c: 16, h: 56, w: 56, k: 3, s: 2, p: 1),  // parallel path
+        MaxPoolCase(n: 1, c: 2, h: 6, w: 21, k: 3, s: 1, p: 1),    // stride 1, 8-wide body + tail
+        MaxPoolCase(n: 1, c: 2, h: 9, w: 37, k: 2, s: 2, p: 1),    // stride 2, even kernel
+        MaxPoolCase(n: 1, c: 1, h: 7, w: 30, k: 5, s: 3, p: 2),    // other strides: scalar windows
     ])
     func maxPool(_ cs: MaxPoolCase) {
         // Negative inputs: zero padding would win where −∞ padding must not.
@@ -69,6 +72,14 @@ struct KernelPoolTests {
         #expect(y[0, 0, 0, 0].isNaN)
         #expect(!y[0, 0, 0, 1].isNaN && !y[0, 0, 1, 0].isNaN && !y[0, 0, 1, 1].isNaN)
         #expect(maxPool2d(x, kernel: 2).shape == [1, 1, 2, 2], "stride defaults to the kernel")
+        // In the 8-wide paths too: one NaN per window position it touches, nowhere else.
+        var wide = randomTensor([1, 1, 5, 40], seed: 53)
+        wide[0, 0, 2, 17] = .nan
+        let p = maxPool2d(wide, kernel: 3, stride: 2, padding: 1)  // [1, 1, 3, 20]
+        for oy in 0..<3 { for ox in 0..<20 {
+            let covers = (2 * oy - 1...2 * oy + 1).contains(2) && (2 * ox - 1...2 * ox + 1).contains(17)
+            #expect(p[0, 0, oy, ox].isNaN == covers, "output \(oy),\(ox)")
+        } }
     }
 
     @Test("adaptive average pool matches PyTorch's windows", arguments: [

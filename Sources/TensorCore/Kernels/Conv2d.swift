@@ -72,39 +72,61 @@ nonisolated(unsafe) var batchedColumnLimit = 1024
 /// - Parameters:
 ///   - stride, padding, dilation: the same value for height and width (see the tuple overload).
 ///   - groups: input and output channels split into this many independent groups.
-///   - activation: applied to `conv + bias` before the result is stored.
+///   - activation: applied to `conv + bias (+ residual)` before the result is stored.
+///   - residual: `[N, Cout, Ho, Wo]` added before the activation (a ResNet block's last conv with
+///     `activation: .relu` computes `relu(bn3(conv3(x)) + identity)` in one pass).
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
-                   dilation: Int = 1, groups: Int = 1, activation: Activation = .none) -> Tensor {
+                   dilation: Int = 1, groups: Int = 1, activation: Activation = .none, residual: Tensor? = nil) -> Tensor {
     conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding),
-           dilation: (dilation, dilation), groups: groups, activation: activation)
+           dilation: (dilation, dilation), groups: groups, activation: activation, residual: residual)
 }
 
 /// 2-D convolution with separate (height, width) stride, padding and dilation. See the Int overload.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
-                   dilation: (Int, Int), groups: Int, activation: Activation = .none) -> Tensor {
+                   dilation: (Int, Int), groups: Int, activation: Activation = .none, residual: Tensor? = nil) -> Tensor {
     let g = ConvGeometry(x: x.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: nil, activation: activation, residual: residual)
+}
+
+/// Shared by `conv2d` and `PreparedConv2d`: checks, then runs the Winograd or the im2col path.
+func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, winograd: WinogradWeights?,
+            activation: Activation, residual: Tensor?) -> Tensor {
     precondition(x.count == Tensor.count(of: x.shape) && weight.count == Tensor.count(of: weight.shape), "conv2d: tensor data does not match its shape")
     if let bias { precondition(bias.count == g.cout, "conv2d: bias has \(bias.count) elements for \(g.cout) output channels") }
-    return Tensor(shape: [g.n, g.cout, g.ho, g.wo]) { out in
+    let outShape = [g.n, g.cout, g.ho, g.wo]
+    if let residual {
+        precondition(residual.shape == outShape, "conv2d: residual \(describeShape(residual.shape)) does not match the output \(describeShape(outShape))")
+    }
+    return Tensor(shape: outShape) { out in
         x.data.withUnsafeBufferPointer { xp in
             weight.data.withUnsafeBufferPointer { wp in
-                if let bias {
-                    bias.data.withUnsafeBufferPointer { bp in
-                        conv2dForward(xp.base, wp.base, bp.base, out.base, g, activation)
+                withOptionalBuffer(bias) { bp in
+                    withOptionalBuffer(residual) { rp in
+                        if let winograd {
+                            winogradConv3x3(xp.base, n: g.n, h: g.h, w: g.w, ph: g.ph, pw: g.pw, winograd, bp, rp, out.base, activation)
+                        } else {
+                            conv2dForward(xp.base, wp.base, bp, rp, out.base, g, activation)
+                        }
                     }
-                } else {
-                    conv2dForward(xp.base, wp.base, nil, out.base, g, activation)
                 }
             }
         }
     }
 }
 
+/// `body(pointer to t's elements)`, or `body(nil)` when `t` is nil.
+@inline(__always)
+func withOptionalBuffer<R>(_ t: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let t else { return body(nil) }
+    return t.data.withUnsafeBufferPointer { body($0.base) }
+}
+
 // MARK: - Driver
 
-/// y = act(conv(x, w) + b) for geometry `g`. Pointers as in the file header; y is fully written.
+/// y = act(conv(x, w) + b + residual) for geometry `g`. Pointers as in the file header (residual
+/// shaped like y, or nil); y is fully written.
 func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                   _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ act: Activation) {
+                   _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ act: Activation) {
     if g.n == 0 || g.cout == 0 || g.howo == 0 { return }
     let rows = g.kG * g.groups  // = Cin·kH·kW
     if g.n > 1 && g.howo < batchedColumnLimit {
@@ -130,7 +152,7 @@ func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias:
                     let img = plane / g.cout, o = plane % g.cout
                     let dst = y + plane * g.howo
                     dst.update(from: prod + o * ld + img * g.howo, count: g.howo)
-                    epilogue(dst, g.howo, bias: bias?[o] ?? 0, act)
+                    epilogue(dst, g.howo, bias: bias?[o] ?? 0, residual: residual.map { $0 + plane * g.howo }, act)
                 }
             }
         }
@@ -153,9 +175,12 @@ func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias:
                 sgemm(m: g.coutG, n: g.howo, k: g.kG, a: w + grp * g.coutG * g.kG, lda: g.kG,
                       b: b + grp * g.kG * g.howo, ldb: g.howo, c: yi + grp * g.coutG * g.howo, ldc: g.howo)
             }
-            if bias != nil || act != .none {
+            if bias != nil || act != .none || residual != nil {
+                let ri = residual.map { $0 + img * g.cout * g.howo }
                 parallelFor(g.cout, grain: Swift.max(1, 16384 / g.howo)) { range in
-                    for o in range { epilogue(yi + o * g.howo, g.howo, bias: bias?[o] ?? 0, act) }
+                    for o in range {
+                        epilogue(yi + o * g.howo, g.howo, bias: bias?[o] ?? 0, residual: ri.map { $0 + o * g.howo }, act)
+                    }
                 }
             }
         }

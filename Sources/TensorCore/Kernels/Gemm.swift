@@ -49,6 +49,19 @@ func epilogue(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: Float, _ act
     }
 }
 
+/// p[i] = act(p[i] + bias + r[i]) (a conv output channel plus the matching residual channel).
+@inline(__always)
+func epilogue(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: Float, residual r: UnsafePointer<Float>?, _ act: Activation) {
+    guard let r else { epilogue(p, count, bias: bias, act); return }
+    switch act {
+    case .none: for i in 0..<count { p[i] = p[i] + bias + r[i] }
+    case .relu: for i in 0..<count { let v = p[i] + bias + r[i]; p[i] = v < 0 ? 0 : v }
+    case .gelu:
+        for i in 0..<count { p[i] = p[i] + bias + r[i] }
+        map8(p, p, count) { vgelu($0) }
+    }
+}
+
 /// p[j] = act(p[j] + bias[j]) for j in 0..<count (a linear output row; bias may be nil).
 @inline(__always)
 func epilogue(_ p: UnsafeMutablePointer<Float>, _ count: Int, biasVector bias: UnsafePointer<Float>?, _ act: Activation) {

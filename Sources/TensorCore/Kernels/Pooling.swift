@@ -19,13 +19,17 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     precondition(h + 2 * padding >= kernel && w + 2 * padding >= kernel, "maxPool2d: kernel \(kernel) larger than padded input \(h)x\(w)")
     let ho = (h + 2 * padding - kernel) / s + 1, wo = (w + 2 * padding - kernel) / s + 1
+    // Row buffer: −∞ | window-row max of W columns | −∞, wide enough for 16-float loads at the end.
+    let bufWidth = w + 2 * padding + kernel + 16
     return Tensor(shape: [n, c, ho, wo]) { out in
         x.data.withUnsafeBufferPointer { xp in
             let src = xp.base, dst = out.base
             parallelFor(n * c, grain: Swift.max(1, 16384 / Swift.max(1, h * w))) { planes in
-                // Separable: for each output row, the max over its window rows (a vectorisable pass
-                // over whole input rows) into `rowMax`, then the max over each strided window of it.
-                ScratchPool.shared.with(w) { rowMax in
+                // Separable: for each output row, the max over its window rows (8 columns at a time)
+                // into the padded row buffer, then the max over each strided window of that row.
+                ScratchPool.shared.with(bufWidth) { buf in
+                    buf.update(repeating: -.infinity, count: bufWidth)
+                    let rowMax = buf + padding
                     for pl in planes {
                         let xin = src + pl * h * w, y = dst + pl * ho * wo
                         for oy in 0..<ho {
@@ -33,14 +37,35 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
                             rowMax.update(from: xin + y0 * w, count: w)
                             for iy in (y0 + 1)..<Swift.max(y0 + 1, y1) {
                                 let row = xin + iy * w
-                                for ix in 0..<w { rowMax[ix] = nanMax(rowMax[ix], row[ix]) }
+                                var ix = 0
+                                while ix + 8 <= w { store8(nanMax8(load8(rowMax + ix), load8(row + ix)), rowMax + ix); ix += 8 }
+                                while ix < w { rowMax[ix] = nanMax(rowMax[ix], row[ix]); ix += 1 }
                             }
+                            // Output ox covers buf[ox·s ..< ox·s + kernel] (buf index = input column + padding).
                             let yrow = y + oy * wo
-                            for ox in 0..<wo {
-                                let x0 = Swift.max(ox * s - padding, 0), x1 = Swift.min(ox * s - padding + kernel, w)
-                                var m = rowMax[x0]
-                                for ix in (x0 + 1)..<Swift.max(x0 + 1, x1) { m = nanMax(m, rowMax[ix]) }
+                            var ox = 0
+                            if s == 2 {
+                                while ox + 8 <= wo {
+                                    var m = Vec8(repeating: -.infinity)
+                                    for k in 0..<kernel {
+                                        m = nanMax8(m, UnsafeRawPointer(buf + 2 * ox + k).loadUnaligned(as: SIMD16<Float>.self).evenHalf)
+                                    }
+                                    store8(m, yrow + ox)
+                                    ox += 8
+                                }
+                            } else if s == 1 {
+                                while ox + 8 <= wo {
+                                    var m = Vec8(repeating: -.infinity)
+                                    for k in 0..<kernel { m = nanMax8(m, load8(buf + ox + k)) }
+                                    store8(m, yrow + ox)
+                                    ox += 8
+                                }
+                            }
+                            while ox < wo {
+                                var m = -Float.infinity
+                                for k in 0..<kernel { m = nanMax(m, buf[ox * s + k]) }
                                 yrow[ox] = m
+                                ox += 1
                             }
                         }
                     }
@@ -48,6 +73,11 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
             }
         }
     }
+}
+
+/// Lane-wise `nanMax`.
+@inline(__always) func nanMax8(_ m: Vec8, _ v: Vec8) -> Vec8 {
+    m.replacing(with: v, where: (v .> m) .| (v .!= v))
 }
 
 /// max(m, v) where a NaN on either side wins (PyTorch: `if (val > max || isnan(val)) max = val`,
