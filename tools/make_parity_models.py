@@ -15,18 +15,53 @@ import torch
 
 
 def perturb(model, seed):
-    """Every parameter and buffer moved away from its default, so no default can hide a mistake."""
+    """Every parameter and buffer moved away from its init, so no default value can hide a mistake.
+    Noise is relative (10% of a tensor's own spread; 0.05 absolute for constant tensors such as BN's
+    weight 1 / bias 0), so the network keeps its scale."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in list(model.named_parameters()) + list(model.named_buffers()):
             if p.dtype.is_floating_point:
-                noise = torch.randn(p.shape, generator=g) * 0.05
+                spread = p.std().item() if p.numel() > 1 else 0.0
+                scale = 0.1 * spread if spread > 0 else 0.05
                 if name.endswith("running_var"):
-                    p.mul_(torch.rand(p.shape, generator=g) + 0.5)
+                    p.mul_(torch.rand(p.shape, generator=g) * 0.5 + 0.75)
                 else:
-                    p.add_(noise)
+                    p.add_(torch.randn(p.shape, generator=g) * scale)
             elif name.endswith("num_batches_tracked"):
                 p.fill_(12345)
+    return model
+
+
+def trained_residual_scale(model, seed):
+    """Trained ResNets end each residual branch with a small batch-norm weight (torchvision even offers
+    zero_init_residual); default init uses 1, which makes activations grow block after block to values
+    no trained model has. Set the last BN weight of every block to U(0.2, 0.5)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            last = getattr(m, "bn3", None) if hasattr(m, "conv3") else getattr(m, "bn2", None) if hasattr(m, "conv2") and hasattr(m, "bn2") else None
+            if last is not None:
+                last.weight.copy_(torch.rand(last.weight.shape, generator=g) * 0.3 + 0.2)
+    return model
+
+
+def calibrate_batch_norm(model, seed):
+    """Running statistics as training would leave them: cumulative batch statistics of a few forward
+    passes in train mode (momentum None = plain average), so activations stay in a realistic range
+    through the whole network (default-initialised statistics 0 / 1 let them grow layer after layer)."""
+    g = torch.Generator().manual_seed(seed)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None
+    model.train()
+    with torch.no_grad():
+        for _ in range(4):
+            model(torch.randn(4, 3, 224, 224, generator=g))
+    model.eval()
+    for bn in bns:
+        bn.momentum = 0.1
     return model
 
 
@@ -52,7 +87,9 @@ def main():
             shutil.copy(os.path.join(folder, "config.json"), folder + "-bin")
         else:
             import torchvision
-            model = perturb(getattr(torchvision.models, name)(), i).eval()
+            # perturb, set BN statistics as training would, perturb again (running stats no longer exact)
+            model = perturb(getattr(torchvision.models, name)(), i)
+            model = perturb(calibrate_batch_norm(trained_residual_scale(model, i), i), i + 100).eval()
         sd = model.state_dict()
         torch.save(sd, os.path.join(a.out, f"{name}.pth"))
         save_file({k: v.contiguous() for k, v in sd.items()}, os.path.join(a.out, f"{name}.safetensors"))
