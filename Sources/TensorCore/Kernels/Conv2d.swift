@@ -59,8 +59,11 @@ struct ConvGeometry: Sendable {
 }
 
 /// Output planes smaller than this (in elements) are computed with one sgemm over the whole batch.
-/// Measured on resnet50 shapes (KernelBenchmark): per-image sgemm loses below ~28×28 at batch 8.
-nonisolated(unsafe) var batchedColumnLimit = 1024
+/// Measured on resnet50 shapes at batch 8 (one thread, thread CPU time): batched wins at 7×7
+/// (23.1 vs 26.5 ms for 3×3 512→512), is even at 14×14 1×1 (8.9 vs 8.5 ms) and loses at 28×28 and
+/// 56×56 (the scatter pass costs more than the thin sgemms). 14×14 stays batched: with two threads
+/// per-image sgemms of 196 columns split worse.
+nonisolated(unsafe) var batchedColumnLimit = 256
 
 // MARK: - API
 

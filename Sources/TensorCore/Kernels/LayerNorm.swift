@@ -4,7 +4,8 @@
 //   y = (x − μ)/sqrt(σ² + eps)·weight + bias, μ and σ² (biased, divided by D) per row.
 //
 // Statistics are two-pass in Double (mean, then Σ(x − μ)²), so a 768-wide row matches torch's
-// float statistics to ~1e-7 relative whatever the row's offset; the output pass is in Float.
+// float statistics to ~1e-7 relative whatever the row's offset; the output pass is in Float
+// (vectorised), with μ carried as a hi + lo pair of Floats.
 
 // MARK: - API
 
@@ -61,7 +62,9 @@ func layerNormRow(_ p: UnsafeMutablePointer<Float>, _ d: Int, _ w: UnsafePointer
     while i < d { let a = Double(p[i]) - mean; v0 += a * a; i += 1 }
     let variance = (v0 + v1 + v2 + v3) / Double(d)
     let rstd = 1 / (variance + eps).squareRoot()
-    // y = (x − μ)·rstd·w + b, with (x − μ)·rstd rounded once from Double.
-    let m = mean, r = rstd
-    for j in 0..<d { p[j] = Float((Double(p[j]) - m) * r) * w[j] + b[j] }
+    // y = (x − μ)·rstd·w + b in Float (vectorisable). μ is split into hi + lo Floats: x − hi is
+    // exact for x near μ (Sterbenz), so rows far from zero (offset 100, spread 0.5) keep the
+    // precision of the Double mean instead of losing ulp(μ)/σ.
+    let hi = Float(mean), lo = Float(mean - Double(hi)), r = Float(rstd)
+    for j in 0..<d { p[j] = ((p[j] - hi) - lo) * r * w[j] + b[j] }
 }
