@@ -259,8 +259,10 @@ struct ViTEncoderLayer {
         layernormBefore = try ViTLayerNorm(s, "layernorm_before", width: e, eps: c.layerNormEps)
         let att = s.child("attention")
         let selfAttention = att.child("attention")
-        let q = try ViTLinear(selfAttention, "query", out: e, in: e, bias: c.qkvBias)
-        let k = try ViTLinear(selfAttention, "key", out: e, in: e, bias: c.qkvBias)
+        // Synthetic q and k get gain 1.5: scores of std ≈ 2 make attention as peaked as in trained ViTs
+        // (entropy well below uniform) instead of nearly uniform averaging.
+        let q = try ViTLinear(selfAttention, "query", out: e, in: e, bias: c.qkvBias, gain: 1.5)
+        let k = try ViTLinear(selfAttention, "key", out: e, in: e, bias: c.qkvBias, gain: 1.5)
         let v = try ViTLinear(selfAttention, "value", out: e, in: e, bias: c.qkvBias)
         qkv = ViTLinear(weight: Tensor(shape: [3 * e, e], data: q.weight.data + k.weight.data + v.weight.data),
                         bias: c.qkvBias ? Tensor(shape: [3 * e], data: q.bias!.data + k.bias!.data + v.bias!.data) : nil)
