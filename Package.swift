@@ -26,16 +26,22 @@ let package = Package(
         .target(name: "Verify", dependencies: ["TensorCore", "Safetensors"]),
         /// The model families (torchvision ResNet, ViT): canonical layouts, strict loading, forward passes with taps.
         .target(name: "Models", dependencies: ["TensorCore", "VFWFormat"]),
+        /// PNG and JPEG decoding, Pillow's resampling and the torchvision / HF preprocessing presets, bit-exact.
+        .target(name: "Imaging", dependencies: ["TensorCore", "CPNG", "CJPEG", "CImageShims"]),
 
         // MARK: - Implementation details (C libraries from Debian's -dev packages)
 
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        /// setjmp/longjmp-based libpng and libjpeg decoding kept in C, so no longjmp crosses a Swift frame.
+        .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
 
         // MARK: - Executables
 
         .executableTarget(name: "vfw", dependencies: [
-            "TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models", "Verify",
+            "TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models", "Verify", "Imaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -48,6 +54,7 @@ let package = Package(
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "TensorCore", "Safetensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "VFWFormat", "Safetensors"]),
         .testTarget(name: "CLITests", dependencies: ["vfw"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TensorCore", "Safetensors"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,163 @@
+// PNG through libpng, with libpng's longjmp error handling kept inside this file.
+//
+// libpng reports fatal errors by calling the error function and then longjmp'ing to the
+// setjmp(png_jmpbuf(png)) point in vfw_png_decode. Every frame between the two is C (libpng and the
+// callbacks below), so no Swift frame is ever skipped. The error function records the message in
+// the caller's vfw_raster first.
+//
+// The transforms asked of libpng are only the ones Pillow's own PNG reader also performs while
+// unpacking (src/PIL/PngImagePlugin.py _MODES, src/libImaging/Unpack.c): gray below 8 bits scaled to
+// 0..255, palette indices below 8 bits unpacked one per byte, Adam7 de-interlaced. No gamma, no tRNS
+// expansion, no 16-to-8 reduction: the Swift side converts to RGB exactly as Pillow's convert("RGB").
+
+#include "vfw_image_shims.h"
+
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t pos;
+    vfw_raster *out;
+} png_source;
+
+static void record(vfw_raster *out, int32_t status, const char *msg) {
+    if (out->status != VFW_OK) return;  // the first error is the cause; later ones are consequences
+    out->status = status;
+    snprintf(out->error, sizeof out->error, "%s", msg);
+}
+
+static void on_error(png_structp png, png_const_charp msg) {
+    png_source *src = (png_source *)png_get_error_ptr(png);
+    record(src->out, VFW_ERR_CORRUPT, msg);
+    png_longjmp(png, 1);  // back to vfw_png_decode; C frames only
+}
+
+static void on_warning(png_structp png, png_const_charp msg) {
+    (void)png;
+    (void)msg;  // Pillow ignores the same conditions (bad ancillary chunks, ...)
+}
+
+static void on_read(png_structp png, png_bytep dst, size_t n) {
+    png_source *src = (png_source *)png_get_io_ptr(png);
+    if (src->size - src->pos < n) {
+        record(src->out, VFW_ERR_TRUNCATED, "file ends before the image data is complete");
+        png_error(png, "truncated");  // calls on_error, which longjmps
+    }
+    memcpy(dst, src->data + src->pos, n);
+    src->pos += n;
+}
+
+int32_t vfw_png_decode(const uint8_t *data, size_t size, vfw_raster *out) {
+    memset(out, 0, sizeof *out);
+    png_source src = {data, size, 0, out};
+
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, on_error, on_warning);
+    if (!png) {
+        record(out, VFW_ERR_MEMORY, "out of memory");
+        return out->status;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        record(out, VFW_ERR_MEMORY, "out of memory");
+        return out->status;
+    }
+    // Modified after setjmp and read after a longjmp, hence volatile.
+    png_bytep *volatile rows = NULL;
+
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        free(rows);
+        free(out->pixels);
+        out->pixels = NULL;
+        if (out->status == VFW_OK) record(out, VFW_ERR_CORRUPT, "libpng error");
+        return out->status;
+    }
+
+    png_set_read_fn(png, &src, on_read);
+    // CRCs as Pillow checks them (PngImagePlugin.py PngImageFile._open / ChunkStream.crc): every
+    // chunk before the first IDAT, ancillary ones included, must match, or the file is broken ...
+    png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    png_read_info(png, info);
+    // ... while IDAT and later chunks are never checked: Pillow decodes a PNG whose IDAT CRC is wrong.
+    png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
+
+    png_uint_32 width = 0, height = 0;
+    int bit_depth = 0, color_type = 0, interlace = 0;
+    png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
+    out->width = (int32_t)width;
+    out->height = (int32_t)height;
+    out->source_bit_depth = bit_depth;
+    out->color_type = color_type;
+    out->interlaced = interlace != PNG_INTERLACE_NONE;
+
+    if ((int64_t)width * (int64_t)height > VFW_MAX_PIXELS) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%ux%u is more than %lld pixels (Pillow's decompression-bomb limit)",
+                 (unsigned)width, (unsigned)height, (long long)VFW_MAX_PIXELS);
+        record(out, VFW_ERR_TOO_LARGE, msg);
+        png_destroy_read_struct(&png, &info, NULL);
+        return out->status;
+    }
+
+    if (color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_colorp palette = NULL;
+        int count = 0;
+        if (png_get_PLTE(png, info, &palette, &count) && palette && count > 0) {
+            if (count > 256) count = 256;
+            for (int i = 0; i < count; i++) {
+                out->palette[i * 3 + 0] = palette[i].red;
+                out->palette[i * 3 + 1] = palette[i].green;
+                out->palette[i * 3 + 2] = palette[i].blue;
+            }
+            out->palette_count = count;
+        }
+        if (bit_depth < 8) png_set_packing(png);  // one index per byte, values unchanged ("P;1/2/4")
+    } else if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) {
+        // 1/2/4-bit gray scaled by bit replication: v*255, v*0x55, v*0x11, the same values as
+        // Pillow's "1" -> 0/255 and Unpack.c unpackL2/unpackL4.
+        png_set_expand_gray_1_2_4_to_8(png);
+    }
+    if (interlace != PNG_INTERLACE_NONE) png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    out->channels = png_get_channels(png, info);
+    out->bit_depth = png_get_bit_depth(png, info);
+    size_t row_bytes = png_get_rowbytes(png, info);
+    if ((out->bit_depth != 8 && out->bit_depth != 16) ||
+        row_bytes != (size_t)width * (size_t)out->channels * (size_t)(out->bit_depth / 8)) {
+        record(out, VFW_ERR_UNSUPPORTED, "unexpected PNG sample layout");
+        png_destroy_read_struct(&png, &info, NULL);
+        return out->status;
+    }
+    out->row_bytes = row_bytes;
+
+    // width*height <= VFW_MAX_PIXELS and at most 8 bytes per pixel: no size_t overflow.
+    out->pixels = (uint8_t *)malloc(row_bytes * height + 1);
+    rows = (png_bytep *)malloc(sizeof(png_bytep) * (height + 1));
+    if (!out->pixels || !rows) {
+        record(out, VFW_ERR_MEMORY, "out of memory");
+        png_error(png, "out of memory");
+    }
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = out->pixels + (size_t)y * row_bytes;
+
+    png_read_image(png, rows);
+    // No png_read_end: Pillow stops once the pixels are in (PngImageFile.load_end tolerates a
+    // damaged or missing tail, e.g. no IEND), and so does vfw.
+
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rows);
+    return VFW_OK;
+}
+
+void vfw_raster_free(vfw_raster *r) {
+    if (!r) return;
+    free(r->pixels);
+    r->pixels = NULL;
+}
+
+const char *vfw_libpng_version(void) { return png_get_libpng_ver(NULL); }
