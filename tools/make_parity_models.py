@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real models saved by real torch, for the parity job: every parameter perturbed away from its init.
 
-    python tools/make_parity_models.py OUT_DIR [--models resnet18,resnet50,resnext50_32x4d,vit-base]
+    python tools/make_parity_models.py OUT_DIR [--models resnet18,resnet50,resnext50_32x4d,vit-base,vit-cls,timm-vit-s16,tv-vit-b32]
 
 Writes, per model, NAME.pth (torch.save zip), NAME.safetensors (safetensors.torch.save_file) and for
 resnet18 also NAME-legacy.pth (the torch <= 1.5 format) and NAME-nested.pth (a training checkpoint
@@ -68,12 +68,24 @@ def calibrate_batch_norm(model, seed):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--models", default="resnet18,resnet50,resnext50_32x4d,vit-base")
+    ap.add_argument("--models", default="resnet18,resnet50,resnext50_32x4d,vit-base,vit-cls,timm-vit-s16,tv-vit-b32")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     from safetensors.torch import save_file
     for i, name in enumerate(a.models.split(",")):
-        if name.startswith("vit"):
+        if name == "vit-cls":
+            # ViTForImageClassification with labels in its config, saved as a Hugging Face folder.
+            from transformers import ViTConfig, ViTForImageClassification
+            cfg = ViTConfig(num_labels=5, id2label={i: f"label-{i}" for i in range(5)}, label2id={f"label-{i}": i for i in range(5)})
+            model = perturb(ViTForImageClassification(cfg), i).eval()
+            model.save_pretrained(os.path.join(a.out, name))
+        elif name == "timm-vit-s16":
+            import timm
+            model = perturb(timm.create_model("vit_small_patch16_224", pretrained=False, num_classes=10), i).eval()
+        elif name == "tv-vit-b32":
+            import torchvision
+            model = perturb(torchvision.models.vit_b_32(num_classes=10), i).eval()
+        elif name.startswith("vit"):
             from transformers import ViTConfig, ViTModel
             cfg = ViTConfig()  # google/vit-base-patch16-224-in21k shape: 768 hidden, 12 layers, 12 heads, patch 16
             model = perturb(ViTModel(cfg, add_pooling_layer=True), i).eval()

@@ -104,6 +104,33 @@ def load_state_dict(path: str):
     return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
 
 
+def resolve_weights(path: str):
+    """(weights file, Hugging Face config or None): a folder is a Hugging Face model folder."""
+    if not os.path.isdir(path):
+        return path, None
+    cfg_path = os.path.join(path, "config.json")
+    if not os.path.exists(cfg_path):
+        raise InputError(path, "is a folder without config.json; expected a Hugging Face model folder or a checkpoint file")
+    with open(cfg_path) as f:
+        config = json.load(f)
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if os.path.exists(os.path.join(path, name)):
+            return os.path.join(path, name), config
+    raise InputError(path, "holds no model.safetensors or pytorch_model.bin")
+
+
+def synth_identity(path: str) -> Optional[dict]:
+    """{model, seed} when the file was written by `vfw synth` (its safetensors metadata says so)."""
+    if not path.endswith(".safetensors"):
+        return None
+    from safetensors import safe_open
+    with safe_open(path, "pt") as f:
+        meta = f.metadata() or {}
+    if "vfw.synth.model" in meta and "vfw.synth.seed" in meta:
+        return {"model": meta["vfw.synth.model"], "seed": int(meta["vfw.synth.seed"])}
+    return None
+
+
 def is_torch_file(path: str) -> bool:
     """A zip archive (torch.save since 1.6) or a pickle stream starting with PROTO (the legacy format)."""
     import zipfile
@@ -148,7 +175,22 @@ def torchvision_preset():
     ])
 
 
-PRESETS: Dict[str, Callable] = {"torchvision": torchvision_preset}
+class HFViTPreset:
+    """transformers' ViTImageProcessorPil (the PIL backend): resize 224x224 bilinear, rescale 1/255,
+    normalize mean = std = 0.5. `transforms` lists the steps for the manifest, like a torchvision Compose."""
+
+    def __init__(self):
+        from transformers import ViTImageProcessorPil
+        self.processor = ViTImageProcessorPil()
+        p = self.processor
+        self.transforms = [f"transformers.ViTImageProcessorPil(size={dict(p.size)}, resample={int(p.resample)} (PIL bilinear), "
+                           f"rescale_factor={p.rescale_factor}, image_mean={list(p.image_mean)}, image_std={list(p.image_std)})"]
+
+    def __call__(self, image):
+        return self.processor(images=image, return_tensors="pt")["pixel_values"][0]
+
+
+PRESETS: Dict[str, Callable] = {"torchvision": torchvision_preset, "hf-vit": HFViTPreset}
 
 BATCH_COPIES = ("copy i of the batch: the image turned (i // 2) % 4 counter-clockwise quarter turns "
                 "(PIL Image.Transpose.ROTATE_90/180/270) then mirrored left-right (FLIP_LEFT_RIGHT) when i is odd, "
@@ -177,6 +219,12 @@ class Family:
     build: Callable[[str, dict], object]                      # (name, config) -> torch.nn.Module (real library class)
     preset: str                                               # key of PRESETS
     taps: Callable[[object, bool], List[str]]                 # (model, --all) -> module names to hook
+    # (path, state_dict, name, config) -> loaded model; default: build + strict load_state_dict
+    load: Optional[Callable[[str, dict, str, dict], object]] = None
+    # module name -> tap name (a name that does not depend on the source layout); default: the module name
+    tap_name: Optional[Callable[[str], str]] = None
+    # (state_dict) -> preset, when it depends on the checkpoint's layout
+    preset_for: Optional[Callable[[dict], str]] = None
 
 
 # ResNet (torchvision.models.resnet). Config vocabulary shared with the .vfw header.
@@ -255,8 +303,176 @@ def resnet_taps(model, everything: bool) -> List[str]:
     return [n for n, m in model.named_modules() if n and (not any(True for _ in m.children()) or _BLOCK.fullmatch(n))]
 
 
+
+# ViT: Hugging Face ViTModel / ViTForImageClassification (transformers 4 or 5 key names, with or without
+# `vit.`), timm VisionTransformer, torchvision VisionTransformer. Config vocabulary = the .vfw header's
+# (Sources/Models/ViT.swift); tap names = the canonical ones, the same for every layout and transformers version.
+VITS = ("vit-tiny-patch16-224", "vit-small-patch16-224", "vit-base-patch16-224", "vit-base-patch32-224",
+        "vit-large-patch16-224", "vit-large-patch32-224", "vit-huge-patch14-224", "vit-base")
+VIT_SIZES = {(192, 12, 3, 768): "tiny", (384, 12, 6, 1536): "small", (768, 12, 12, 3072): "base",
+             (1024, 24, 16, 4096): "large", (1280, 32, 16, 5120): "huge"}
+
+
+def vit_layout(sd: dict) -> Optional[str]:
+    if any(k.startswith(("embeddings.patch_embeddings.", "vit.embeddings.patch_embeddings.")) for k in sd):
+        return "hf"
+    if "patch_embed.proj.weight" in sd and "pos_embed" in sd:
+        return "timm"
+    if "conv_proj.weight" in sd and "encoder.pos_embedding" in sd:
+        return "torchvision"
+    return None
+
+
+def vit_detect(sd: dict) -> bool:
+    return vit_layout(sd) is not None
+
+
+def _count(sd, pattern):
+    rx = re.compile(pattern)
+    return len({m.group(1) for k in sd for m in [rx.match(k)] if m})
+
+
+def vit_infer(sd: dict, requested: Optional[str], path: str, hf_config: Optional[dict] = None) -> Tuple[str, dict]:
+    layout = vit_layout(sd)
+    try:
+        if layout == "hf":
+            p = "vit." if any(k.startswith("vit.") for k in sd) else ""
+            proj = sd[p + "embeddings.patch_embeddings.projection.weight"]
+            tokens = sd[p + "embeddings.position_embeddings"].shape[1]
+            layers = _count(sd, re.escape(p) + r"(?:encoder\.layer|layers)\.(\d+)\.")
+            fc1 = sd.get(p + "encoder.layer.0.intermediate.dense.weight", sd.get(p + "layers.0.mlp.fc1.weight"))
+            qkv_bias = (p + "encoder.layer.0.attention.attention.query.bias") in sd or (p + "layers.0.attention.q_proj.bias") in sd
+            pooler = sd.get(p + "pooler.dense.weight")
+            labels = sd["classifier.weight"].shape[0] if "classifier.weight" in sd else 0
+            eps = float((hf_config or {}).get("layer_norm_eps", 1e-12))
+            heads = (hf_config or {}).get("num_attention_heads")
+        elif layout == "timm":
+            proj = sd["patch_embed.proj.weight"]
+            tokens = sd["pos_embed"].shape[1]
+            layers = _count(sd, r"blocks\.(\d+)\.")
+            fc1 = sd["blocks.0.mlp.fc1.weight"]
+            qkv_bias = "blocks.0.attn.qkv.bias" in sd
+            pooler = None
+            labels = sd["head.weight"].shape[0] if "head.weight" in sd else 0
+            eps, heads = 1e-6, None
+        else:
+            proj = sd["conv_proj.weight"]
+            tokens = sd["encoder.pos_embedding"].shape[1]
+            layers = _count(sd, r"encoder\.layers\.encoder_layer_(\d+)\.")
+            fc1 = sd.get("encoder.layers.encoder_layer_0.mlp.0.weight", sd.get("encoder.layers.encoder_layer_0.mlp.linear_1.weight"))
+            qkv_bias = True
+            pooler = sd.get("heads.pre_logits.weight")
+            labels = sd["heads.head.weight"].shape[0] if "heads.head.weight" in sd else 0
+            eps, heads = 1e-6, None
+    except KeyError as e:
+        raise InputError(path, f"keys do not match a {layout} ViT: missing {e}")
+    hidden, channels, patch = int(proj.shape[0]), int(proj.shape[1]), int(proj.shape[2])
+    grid = int(round((tokens - 1) ** 0.5))
+    if grid * grid != tokens - 1 or fc1 is None:
+        raise InputError(path, f"keys do not match a ViT: {tokens} position embeddings is not 1 + a square number")
+    intermediate = int(fc1.shape[0])
+    if heads is None:
+        heads = next((h for (e, l, h, i) in VIT_SIZES if e == hidden), hidden // 64)
+    config = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": int(heads),
+              "intermediate_size": intermediate, "patch_size": patch, "image_size": grid * patch,
+              "num_channels": channels, "layer_norm_eps": eps, "num_labels": int(labels),
+              "has_pooler": pooler is not None, "qkv_bias": bool(qkv_bias), "layout": layout}
+    if pooler is not None:
+        config["pooler_output_size"] = int(pooler.shape[0])
+    if hf_config and hf_config.get("id2label") and labels:
+        config["id2label"] = {str(k): str(v) for k, v in hf_config["id2label"].items()}
+    size = VIT_SIZES.get((hidden, layers, int(heads), intermediate))
+    name = f"vit-{size}-patch{patch}-{grid * patch}" if size and channels == 3 else "vit-custom"
+    if name == "vit-base-patch16-224" and pooler is not None and labels == 0 and eps == 1e-12:
+        name = "vit-base"  # google/vit-base-patch16-224-in21k: ViTModel with its pooler
+    return requested or name, config
+
+
+def vit_load(path: str, sd: dict, name: str, config: dict):
+    """The real model of the checkpoint's own library, every tensor loaded (strictly)."""
+    import tempfile
+    import torch
+    layout = config["layout"]
+    E, L, H, I = config["hidden_size"], config["num_hidden_layers"], config["num_attention_heads"], config["intermediate_size"]
+    P, S, C, labels = config["patch_size"], config["image_size"], config["num_channels"], config["num_labels"]
+    if layout == "hf":
+        # from_pretrained maps transformers-4 names (every checkpoint on the Hub) onto transformers-5 modules and
+        # handles the `vit.` prefix; load_state_dict would not.
+        from safetensors.torch import save_file
+        from transformers import ViTConfig, ViTForImageClassification, ViTModel
+        cfg = ViTConfig(hidden_size=E, num_hidden_layers=L, num_attention_heads=H, intermediate_size=I, patch_size=P,
+                        image_size=S, num_channels=C, layer_norm_eps=config["layer_norm_eps"], qkv_bias=config["qkv_bias"],
+                        num_labels=max(labels, 1))
+        if config.get("has_pooler") and config.get("pooler_output_size", E) != E:
+            cfg.pooler_output_size = config["pooler_output_size"]
+        with tempfile.TemporaryDirectory() as d:
+            cfg.save_pretrained(d)
+            save_file({k: v.contiguous() for k, v in sd.items()}, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+            if labels:
+                model, info = ViTForImageClassification.from_pretrained(d, output_loading_info=True)
+            else:
+                model, info = ViTModel.from_pretrained(d, add_pooling_layer=config["has_pooler"], output_loading_info=True)
+        problems = [f"{k} {v[:3]}" for k, v in info.items() if v]
+        if problems:
+            raise InputError(path, f"keys do not match transformers' ViT: " + "; ".join(problems))
+        return model
+    if layout == "timm":
+        from timm.models.vision_transformer import VisionTransformer
+        model = VisionTransformer(img_size=S, patch_size=P, in_chans=C, num_classes=labels, embed_dim=E, depth=L,
+                                  num_heads=H, mlp_ratio=I / E, qkv_bias=config["qkv_bias"], global_pool="token")
+    else:
+        from torchvision.models.vision_transformer import VisionTransformer
+        model = VisionTransformer(image_size=S, patch_size=P, num_layers=L, num_heads=H, hidden_dim=E, mlp_dim=I,
+                                  num_classes=labels, representation_size=config.get("pooler_output_size"))
+        if labels == 0:
+            raise InputError(path, "a torchvision ViT without heads.head is not supported")
+    strict_load(model, sd, path, name)
+    return model
+
+
+def vit_module_taps(model) -> List[Tuple[str, str]]:
+    """(module name, canonical tap name) in execution order."""
+    names = [n for n, _ in model.named_modules()]
+    out = []
+    if any(n.endswith("embeddings.patch_embeddings") for n in names):  # Hugging Face
+        p = "vit." if "vit" in names else ""
+        out.append((p + "embeddings", "embeddings"))
+        rx = re.compile(re.escape(p) + r"(?:encoder\.layer|layers)\.(\d+)")
+        out += [(n, f"encoder.layer.{rx.fullmatch(n).group(1)}") for n in names if rx.fullmatch(n)]
+        out.append((p + "layernorm", "layernorm"))
+        if p + "pooler" in names:
+            out.append((p + "pooler", "pooler"))
+        if "classifier" in names:
+            out.append(("classifier", "classifier"))
+    elif "patch_embed" in names:  # timm: pos_drop's output is patch tokens + class token + position embeddings
+        out.append(("pos_drop", "embeddings"))
+        out += [(n, "encoder.layer." + n.split(".")[1]) for n in names if re.fullmatch(r"blocks\.\d+", n)]
+        out.append(("norm", "layernorm"))
+        if isinstance(getattr(model, "head", None), __import__("torch").nn.Linear):
+            out.append(("head", "classifier"))
+    else:  # torchvision: encoder.dropout's output is input + pos_embedding
+        out.append(("encoder.dropout", "embeddings"))
+        out += [(n, "encoder.layer." + n.rsplit("_", 1)[1]) for n in names if re.fullmatch(r"encoder\.layers\.encoder_layer_\d+", n)]
+        out.append(("encoder.ln", "layernorm"))
+        if "heads.act" in names:
+            out.append(("heads.act", "pooler"))
+        out.append(("heads.head", "classifier"))
+    return out
+
+
+def vit_taps(model, everything: bool) -> List[str]:
+    return [m for m, _ in vit_module_taps(model)]
+
+
+def vit_tap_names(model) -> Callable[[str], str]:
+    table = dict(vit_module_taps(model))
+    return lambda n: table[n]
+
+
 FAMILIES: Dict[str, Family] = {
     "resnet": Family("resnet", tuple(RESNETS), resnet_detect, resnet_infer, resnet_build, "torchvision", resnet_taps),
+    "vit": Family("vit", VITS, vit_detect, vit_infer, None, "hf-vit", vit_taps, load=vit_load,
+                  preset_for=lambda sd: "torchvision" if vit_layout(sd) == "torchvision" else "hf-vit"),
 }
 
 
@@ -273,8 +489,8 @@ def family_for(sd: dict, requested: Optional[str], path: str) -> Family:
 
 # MARK: - Recording
 
-def record(model, names: List[str], batch):
-    """Runs `model` on `batch`, returning [(tap name, output)] in execution order."""
+def record(model, names: List[str], batch, rename: Optional[Callable[[str], str]] = None):
+    """Runs `model` on `batch`, returning [(tap name, output)] in execution order (tap names via `rename`)."""
     import torch
 
     modules = dict(model.named_modules())
@@ -286,7 +502,8 @@ def record(model, names: List[str], batch):
             if isinstance(output, (tuple, list)):  # modules returning tuples: record the first (hidden state)
                 output = output[0]
             calls[name] = calls.get(name, 0) + 1
-            label = name if calls[name] == 1 else f"{name}#{calls[name]}"
+            base = rename(name) if rename else name
+            label = base if calls[name] == 1 else f"{base}#{calls[name]}"
             # Clone: torchvision's in-place ReLU and `out += identity` later overwrite this very tensor.
             out.append((label, output.detach().to(torch.float32).clone().contiguous()))
         return hook
@@ -356,23 +573,39 @@ def make_reference(args) -> dict:
     torch.manual_seed(0)
     torch.set_num_threads(1)  # one reduction order: the same inputs give the same bytes
 
-    sd = load_state_dict(args.weights)
-    family = family_for(sd, args.model, args.weights)
-    name, config = family.infer(sd, args.model, args.weights)
-    model = family.build(name, config)
-    strict_load(model, sd, args.weights, name)
+    weights_file, hf_config = resolve_weights(args.weights)
+    sd = load_state_dict(weights_file)
+    family = family_for(sd, args.model, weights_file)
+    if family.name == "vit":
+        name, config = vit_infer(sd, args.model, weights_file, hf_config)
+    else:
+        name, config = family.infer(sd, args.model, weights_file)
+    synth = synth_identity(weights_file)
+    if synth:
+        name = synth["model"]
+    if family.load:
+        model = family.load(weights_file, sd, name, config)
+    else:
+        model = family.build(name, config)
+        strict_load(model, sd, weights_file, name)
     model = model.to(torch.float32).eval()
 
     image, image_info = load_image(args.image)
-    transform = PRESETS[family.preset]()
+    preset = family.preset_for(sd) if family.preset_for else family.preset
+    transform = PRESETS[preset]()
     batch = torch.stack([transform(batch_copy(image, i)) for i in range(args.batch)]).contiguous()
 
-    taps = record(model, family.taps(model, args.all), batch)
+    if family.name == "vit" and args.all:
+        print("note: --all taps the same modules as block level for ViT (embeddings, every layer, layernorm, "
+              "pooler, classifier)", file=sys.stderr)
+    taps = record(model, family.taps(model, args.all), batch, rename=vit_tap_names(model) if family.name == "vit" else None)
     names = [n for n, _ in taps]
     assert len(set(names)) == len(names) and INPUT_KEY not in names, names
 
-    weights = {"file": os.path.basename(args.weights), "sha256": sha256_file(args.weights),
-               "format": "safetensors" if args.weights.endswith(".safetensors") else "torch"}
+    weights = {"file": os.path.basename(weights_file), "sha256": sha256_file(weights_file),
+               "format": "safetensors" if weights_file.endswith(".safetensors") else "torch"}
+    if synth:
+        weights["synth"] = synth
     if args.synth_seed is not None:
         weights["synth"] = {"model": name, "seed": args.synth_seed}
     manifest = {
@@ -381,14 +614,14 @@ def make_reference(args) -> dict:
         "weights": weights,
         "image": image_info,
         "preprocessing": {
-            "preset": family.preset,
+            "preset": preset,
             "steps": ["PIL.Image.open(image).convert('RGB')"] + [repr(t) for t in transform.transforms],
             "batch_copies": BATCH_COPIES,
         },
         "batch": args.batch,
         "runtime": {"device": "cpu", "dtype": "float32", "threads": 1, "mode": "eval, torch.no_grad()"},
         "input": {"name": INPUT_KEY, "shape": list(batch.shape)},
-        "tap_level": "all" if args.all else "block",
+        "tap_level": "all" if args.all and family.name != "vit" else "block",
         "taps": [{"name": n, "shape": list(t.shape)} for n, t in taps],
         "activations": {"file": ACTIVATIONS, "dtype": "f32"},
         "versions": library_versions(),

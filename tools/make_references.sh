@@ -8,13 +8,19 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$HOME/.cache/vfw-venv/bin/python}
 VFW=${VFW:-.build/release/vfw}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-want=${*:-"resnet18"}
+want=${*:-"resnet18 vit-base"}
 for name in $want; do
   case $name in
     resnet18)
       $VFW synth --model resnet18 --seed 0 -o "$TMP/resnet18-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/resnet18-synth.safetensors" --synth-seed 0 \
         --image Reference/images/chelsea.png -o Reference/resnet18 ;;
+    vit-base)
+      # google/vit-base-patch16-224-in21k configuration (ViTModel with pooler), preprocessed by the real
+      # ViTImageProcessor (PIL backend).
+      $VFW synth --model vit-base --seed 0 -o "$TMP/vit-base-synth.safetensors" --force
+      $PYTHON tools/make_reference.py --weights "$TMP/vit-base-synth.safetensors" \
+        --image Reference/images/chelsea.png -o Reference/vit-base ;;
     *) echo "unknown reference $name" >&2; exit 2 ;;
   esac
 done
