@@ -11,9 +11,12 @@
 // 1×1 stride-1 unpadded convs use x itself as the column matrix (x[n] is already [Cin, H·W]).
 //
 // Batches: when the output plane is small (layer3/layer4 of a ResNet, Ho·Wo < `batchedColumnLimit`)
-// one sgemm over all images is much faster than N thin ones, so the columns of all images sit side by
-// side (col[K·G, N·Ho·Wo]) and the product [Cout, N·Ho·Wo] is scattered back to NCHW in the output
-// pass. Larger planes run one sgemm per image, which keeps the column buffer small.
+// one sgemm over all images beats N thin ones, so the columns of all images sit side by side
+// (col[K·G, N·Ho·Wo]) and the product [Cout, N·Ho·Wo] is scattered back to NCHW in the output pass.
+// Larger planes run one sgemm per image, which keeps the column buffer small.
+//
+// The output pass adds the bias and an optional residual and applies the activation, per channel
+// plane while it is in cache. 3×3 stride-1 convs of a `PreparedConv2d` go to Winograd.swift instead.
 
 import COpenBLAS
 
