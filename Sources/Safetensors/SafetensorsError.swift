@@ -2,7 +2,10 @@
 
 public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case headerTooSmall(path: String, size: Int)
-    case headerTooLarge(path: String, length: UInt64)
+    case headerTooLarge(path: String, length: UInt64, limit: Int)
+    case tooManyTensors(path: String, count: Int, limit: Int)
+    /// VFW_LIMITS is malformed (reported against the file being opened, the first place it is read).
+    case invalidLimits(path: String, reason: String)
     case invalidHeaderLength(path: String, length: UInt64, fileSize: Int)
     case invalidHeader(path: String, reason: String)
     case duplicateKey(path: String, key: String)
@@ -18,8 +21,15 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .headerTooSmall(let p, let s):
             return "\(p): not a safetensors file: \(s) bytes is shorter than the 8-byte header length"
-        case .headerTooLarge(let p, let n):
-            return "\(p): header length \(n) exceeds the 100 MB limit of the safetensors spec"
+        case .headerTooLarge(let p, let n, let l):
+            if l == Int(SafetensorsFile.maxHeaderLength) {
+                return "\(p): header length \(n) exceeds the 100 MB limit of the safetensors spec"
+            }
+            return "\(p): header length \(n) exceeds the \(byteLimitText(l)) limit set by VFW_LIMITS=header"
+        case .tooManyTensors(let p, let c, let l):
+            return "\(p): lists \(c) tensors, more than the limit of \(l) (raise it with VFW_LIMITS=tensors=N)"
+        case .invalidLimits(let p, let r):
+            return "\(p): cannot open it under \(r)"
         case .invalidHeaderLength(let p, let n, let s):
             return "\(p): header length \(n) runs past the end of the \(s)-byte file (truncated, or not safetensors)"
         case .invalidHeader(let p, let r):

@@ -30,16 +30,31 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Tensors in the order their bytes appear.
     public let entries: [Entry]
     public let dataOffset: Int
-    private let file: MappedFile
+    private let file: ByteOwner
     private let index: [String: Int]
 
-    public init(path: String) throws {
+    /// Maps and validates the file at `path` under `SafetensorsLimits.default` as raised by `VFW_LIMITS`.
+    public convenience init(path: String) throws {
+        let (limits, problem) = SafetensorsLimits.fromEnvironment()
+        if let problem { throw SafetensorsError.invalidLimits(path: path, reason: problem) }
+        try self.init(owner: try MappedFile(path: path), path: path, limits: limits)
+    }
+
+    /// Validates a safetensors file held in memory (a copy of `bytes` is kept); `name` stands for the path in
+    /// messages. For callers without a file, such as the fuzz targets.
+    public convenience init(bytes: UnsafeRawBufferPointer, name: String, limits: SafetensorsLimits = .default) throws {
+        try self.init(owner: OwnedBytes(copying: bytes), path: name, limits: limits)
+    }
+
+    init(owner: ByteOwner, path: String, limits: SafetensorsLimits) throws {
         self.path = path
-        file = try MappedFile(path: path)
+        file = owner
         let b = file.bytes
         guard b.count >= 8 else { throw SafetensorsError.headerTooSmall(path: path, size: b.count) }
         let n = UInt64(littleEndian: b.loadUnaligned(as: UInt64.self))
-        guard n <= SafetensorsFile.maxHeaderLength else { throw SafetensorsError.headerTooLarge(path: path, length: n) }
+        guard n <= UInt64(max(0, limits.maxHeaderLength)) else {
+            throw SafetensorsError.headerTooLarge(path: path, length: n, limit: limits.maxHeaderLength)
+        }
         guard 8 + n <= UInt64(b.count) else {
             throw SafetensorsError.invalidHeaderLength(path: path, length: n, fileSize: b.count)
         }
@@ -60,6 +75,9 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw SafetensorsError.invalidHeader(path: path, reason: Self.describe(error))
         }
         metadata = raw.metadata
+        guard raw.tensors.count <= limits.maxTensors else {
+            throw SafetensorsError.tooManyTensors(path: path, count: raw.tensors.count, limit: limits.maxTensors)
+        }
         var list: [Entry] = []
         for (name, info) in raw.tensors {
             guard let dtype = SafetensorsDType.byName[info.dtype] else {

@@ -27,6 +27,7 @@ final class PickleMachine {
     private var marks: [Int] = []
     private var memo: [Int: PV] = [:]
     private var items = 0
+    private var tensors = 0
     private var opcodes = 0
     private var identity = 0
     /// Globals outside the allowlist, seen but not yet used: (python name, stream offset of the GLOBAL).
@@ -395,6 +396,11 @@ final class PickleMachine {
     private func heapAdd(_ n: Node, items extra: Int? = nil) throws -> PV {
         switch n {
         case .tuple(let t), .list(let t), .set(let t): try count(1 + t.count)
+        case .tensor:
+            // Every tensor a pickle builds may become an output tensor: bound them (the state_dict is a subset).
+            tensors += 1
+            if tensors > limits.maxTensors { throw limit("maxTensors", limits.maxTensors) }
+            try count(1)
         default: try count(1 + (extra ?? 0))
         }
         return heap.add(n)
@@ -451,8 +457,11 @@ final class PickleMachine {
         // Python 2 names, as pickle's NAME_MAPPING / IMPORT_MAPPING translate them.
         let module: String
         switch rawModule {
-        case "__builtin__": module = "builtins"
+        case "__builtin__", "exceptions": module = "builtins"
         case "copy_reg": module = "copyreg"
+        // Python 3 pickles subprocess.Popen as commands.Popen under protocol <= 2 (fix_imports): name what runs.
+        case "commands": module = "subprocess"
+        case "cPickle": module = "pickle"
         default: module = rawModule
         }
         if let g = PickleMachine.known(module: module, name: name) { return .global(g) }

@@ -61,7 +61,9 @@ enum PV {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case global(KnownGlobal)
+    /// Boxed: KnownGlobal's payloads would otherwise make every PV 64 bytes instead of 24, and a hostile pickle
+    /// may fill containers with maxContainerItems of them.
+    indirect case global(KnownGlobal)
     /// A global outside the allowlist, index into `PickleMachine.unknownGlobals`. Refused as soon as it is used.
     case unknownGlobal(Int)
     case ref(Int)

@@ -16,8 +16,15 @@ public struct TorchCheckpoint: @unchecked Sendable {
     /// Human-readable notes: "stripped prefix 'module.'", "skipped entry 'optimizer' (not tensors)", "used key 'state_dict'" ...
     public let notes: [String]
 
-    /// Reads `path`. `key` selects a nested entry (dotted path allowed, e.g. "model.ema").
-    public static func load(path: String, key: String? = nil, limits: PickleLimits = .default) throws -> TorchCheckpoint {
+    /// Reads `path`. `key` selects a nested entry (dotted path allowed, e.g. "model.ema"). Without `limits`, the
+    /// defaults as raised by the `VFW_LIMITS` environment variable.
+    public static func load(path: String, key: String? = nil, limits: PickleLimits? = nil) throws -> TorchCheckpoint {
+        let chosen: PickleLimits
+        if let limits { chosen = limits } else {
+            let (l, problem) = PickleLimits.fromEnvironment()
+            if let problem { throw TorchArchiveError.cannotOpen(path: path, reason: problem) }
+            chosen = l
+        }
         let file: MappedFile
         do {
             file = try MappedFile(path: path)
@@ -27,6 +34,17 @@ public struct TorchCheckpoint: @unchecked Sendable {
             case .isDirectory: throw TorchArchiveError.cannotOpen(path: path, reason: "it is a folder, not a file")
             }
         }
+        return try load(owner: file, path: path, key: key, limits: chosen)
+    }
+
+    /// Reads a torch.save file held in memory (a copy of `bytes` is kept); `name` stands for the path in messages.
+    /// For callers without a file, such as the fuzz targets.
+    public static func load(bytes: UnsafeRawBufferPointer, name: String, key: String? = nil,
+                            limits: PickleLimits = .default) throws -> TorchCheckpoint {
+        try load(owner: OwnedBytes(copying: bytes), path: name, key: key, limits: limits)
+    }
+
+    static func load(owner file: ByteOwner, path: String, key: String?, limits: PickleLimits) throws -> TorchCheckpoint {
         let b = file.bytes
         let loader = Loader(file: file, path: path, limits: limits)
         if hasPrefix(b, zipMagic) {
@@ -91,7 +109,7 @@ func classifyForeign(_ b: UnsafeRawBufferPointer, path: String) -> TorchArchiveE
 // MARK: - Loading
 
 final class Loader {
-    let file: MappedFile
+    let file: ByteOwner
     let path: String
     let limits: PickleLimits
     let heap = PickleHeap()
@@ -110,10 +128,38 @@ final class Loader {
     var legacyDType: [String: TorchDType] = [:]
     var legacyDeclaredNumel: [String: Int] = [:]
 
-    init(file: MappedFile, path: String, limits: PickleLimits) {
+    /// Bytes allocated so far for copies, against `limits.copyBudget` (checked before every allocation).
+    var copied = 0
+    let copyBudget: Int
+
+    init(file: ByteOwner, path: String, limits: PickleLimits) {
         self.file = file
         self.path = path
         self.limits = limits
+        copyBudget = limits.copyBudget(fileSize: file.bytes.count)
+    }
+
+    /// Books `n` more bytes of copies; false when that would pass the budget.
+    func reserveCopy(_ n: Int) -> Bool {
+        let (total, o) = copied.addingReportingOverflow(n)
+        guard n >= 0, !o, total <= copyBudget else { return false }
+        copied = total
+        return true
+    }
+
+    func copyLimitText(_ n: Int) -> String {
+        "it needs \(n) bytes of copies, which with the \(copied) bytes copied before would pass the copy limit of "
+            + "\(copyBudget) bytes (the larger of 4x the file and \(limits.maxCopyBytes); VFW_LIMITS=copy=N raises it)"
+    }
+
+    /// A record's bytes, the inflated size booked against the copy budget first (the directory's size is what
+    /// is allocated; ZipArchive checks it against DEFLATE's ratio and that nothing inflates beyond it).
+    func recordData(_ entry: ZipEntry, in archive: ZipArchive) throws -> (bytes: ByteView, stored: Bool) {
+        try archive.checkDeflateClaim(entry)
+        if entry.method == 8 && !reserveCopy(entry.uncompressedSize) {
+            throw TorchArchiveError.badRecord(path: path, record: entry.name, reason: copyLimitText(entry.uncompressedSize))
+        }
+        return try archive.data(of: entry)
     }
 
     // MARK: Zip container
@@ -133,7 +179,11 @@ final class Loader {
             throw TorchArchiveError.missingRecord(path: path, record: root + "data.pkl")
         }
         if let bo = archive.entry(root + "byteorder") {
-            let v = try archive.data(of: bo).bytes
+            // 'little' or 'big': anything longer is refused before it is read (or inflated).
+            guard bo.uncompressedSize <= 16 else {
+                throw TorchArchiveError.badRecord(path: path, record: bo.name, reason: "byte order record is \(bo.uncompressedSize) bytes, not 'little' or 'big'")
+            }
+            let v = try recordData(bo, in: archive).bytes
             let text = String(decoding: v.buffer, as: UTF8.self)
             switch text {
             case "little": bigEndian = false
@@ -142,7 +192,13 @@ final class Loader {
                 throw TorchArchiveError.badRecord(path: path, record: bo.name, reason: "byte order is '\(oneLine(text, limit: 40))', not 'little' or 'big'")
             }
         }
-        let pkl = try archive.data(of: pklEntry).bytes
+        // The directory's size is checked before inflating, so a DEFLATE bomb is refused before any allocation:
+        // first against what DEFLATE can produce from the compressed size, then against the pickle size limit.
+        try archive.checkDeflateClaim(pklEntry)
+        if pklEntry.uncompressedSize > limits.maxTotalBytes {
+            throw TorchArchiveError.limitExceeded(path: path, stream: "data.pkl", offset: 0, limit: "maxTotalBytes", maximum: limits.maxTotalBytes)
+        }
+        let pkl = try recordData(pklEntry, in: archive).bytes
         if pkl.count > limits.maxTotalBytes {
             throw TorchArchiveError.limitExceeded(path: path, stream: "data.pkl", offset: 0, limit: "maxTotalBytes", maximum: limits.maxTotalBytes)
         }
@@ -286,7 +342,7 @@ final class Loader {
             if let cached = storageCache[s.key] {
                 data = cached
             } else if let entry = archive.entry(record) {
-                data = try archive.data(of: entry)
+                data = try recordData(entry, in: archive)
                 storageCache[s.key] = data
             } else if declared == 0 {
                 return (ByteView(owned: OwnedBytes(count: 0)), true)
@@ -366,6 +422,7 @@ final class Loader {
             _ = stored
             return RawTensor(dtype: dtype, shape: t.size, bytes: storage.slice(t.offset * es, outBytes))
         }
+        guard reserveCopy(outBytes) else { throw damaged(copyLimitText(outBytes)) }
         let out = OwnedBytes(count: outBytes)
         gather(from: storage.buffer, into: out.mutableBytes, elementSize: es, swapUnit: swap ? t.dtype.swapUnit : 1,
                offset: t.offset, size: t.size, stride: t.stride)

@@ -1,5 +1,7 @@
 // Everything that can be wrong with a torch.save file, as one-line sentences that start with the file path.
 
+import Foundation
+
 /// Why a torch.save file could not be read. Every `description` is ONE line starting with the file path.
 public enum TorchArchiveError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file could not be opened or mapped.
@@ -72,7 +74,8 @@ public enum TorchArchiveError: Error, CustomStringConvertible, Equatable, Sendab
                 + "(torch.save(model)), not a state_dict, and vfw never runs code from a pickle: "
                 + "save `model.state_dict()` with torch.save instead"
         case .limitExceeded(let p, let s, let o, let l, let m):
-            return "\(p): \(s) at byte \(o) exceeds the pickle limit \(l) = \(m) (damaged or hostile file?)"
+            let raise = PickleLimits.variableKey[l].map { "; VFW_LIMITS=\($0)=N raises it" } ?? ""
+            return "\(p): \(s) at byte \(o) exceeds the pickle limit \(l) = \(m) (damaged or hostile file?\(raise))"
         case .unsupportedDType(let p, let t, let d):
             return "\(p): tensor '\(oneLine(t))' has dtype \(oneLine(d)), which vfw does not support"
         case .unsupportedTensor(let p, let t, let r):
@@ -137,16 +140,56 @@ public struct PickleLimits: Sendable, Equatable {
     public var maxOpcodes: Int
     /// Bytes of one pickle stream (data.pkl, or one pickle of the legacy stream).
     public var maxTotalBytes: Int
+    /// Tensors one load may build (all pickles of the file together).
+    public var maxTensors: Int
+    /// Bytes vfw may allocate for copies while loading one file (DEFLATE records inflated, strided, expanded or
+    /// byte-swapped views gathered), checked before each allocation. The budget is the larger of this and 4x the
+    /// file's size, so a legitimately re-zipped or strided checkpoint loads while a few kilobytes that claim
+    /// gigabytes (a zip bomb, a view expanded with stride 0) do not.
+    public var maxCopyBytes: Int
 
     public init(maxMemo: Int = 1_000_000, maxStackDepth: Int = 10_000, maxStringLength: Int = 100_000_000,
-                maxContainerItems: Int = 10_000_000, maxOpcodes: Int = 200_000_000, maxTotalBytes: Int = 1 << 30) {
+                maxContainerItems: Int = 10_000_000, maxOpcodes: Int = 200_000_000, maxTotalBytes: Int = 1 << 30,
+                maxTensors: Int = 1_000_000, maxCopyBytes: Int = 1 << 30) {
         self.maxMemo = maxMemo
         self.maxStackDepth = maxStackDepth
         self.maxStringLength = maxStringLength
         self.maxContainerItems = maxContainerItems
         self.maxOpcodes = maxOpcodes
         self.maxTotalBytes = maxTotalBytes
+        self.maxTensors = maxTensors
+        self.maxCopyBytes = maxCopyBytes
     }
 
     public static let `default` = PickleLimits()
+
+    /// The copy budget for a file of `fileSize` bytes.
+    func copyBudget(fileSize: Int) -> Int {
+        let (four, o) = fileSize.multipliedReportingOverflow(by: 4)
+        return o ? Int.max : max(maxCopyBytes, four)
+    }
+
+    /// The name of each limit in `VFW_LIMITS`, by the name messages use.
+    static let variableKey: [String: String] = [
+        "maxMemo": "memo", "maxStackDepth": "depth", "maxStringLength": "string", "maxContainerItems": "items",
+        "maxOpcodes": "opcodes", "maxTotalBytes": "pickle", "maxTensors": "tensors", "maxCopyBytes": "copy",
+    ]
+
+    /// The defaults with what `VFW_LIMITS` sets; `problem` when the variable is malformed.
+    public static func fromEnvironment() -> (limits: PickleLimits, problem: String?) {
+        var l = PickleLimits.default
+        switch LimitsVariable.parse(ProcessInfo.processInfo.environment[LimitsVariable.name]) {
+        case .failure(let p): return (l, p.reason)
+        case .success(let values):
+            if let v = values["memo"] { l.maxMemo = v }
+            if let v = values["depth"] { l.maxStackDepth = v }
+            if let v = values["string"] { l.maxStringLength = v }
+            if let v = values["items"] { l.maxContainerItems = v }
+            if let v = values["opcodes"] { l.maxOpcodes = v }
+            if let v = values["pickle"] { l.maxTotalBytes = v }
+            if let v = values["tensors"] { l.maxTensors = v }
+            if let v = values["copy"] { l.maxCopyBytes = v }
+            return (l, nil)
+        }
+    }
 }

@@ -18,14 +18,14 @@ struct ZipEntry {
 }
 
 struct ZipArchive {
-    let file: MappedFile
+    let file: ByteOwner
     let path: String
     private(set) var entries: [ZipEntry] = []
     private(set) var index: [String: Int] = [:]
     /// Where the central directory starts: no entry may reach into it.
     private(set) var centralDirectoryOffset = 0
 
-    init(file: MappedFile, path: String) throws {
+    init(file: ByteOwner, path: String) throws {
         self.file = file
         self.path = path
         try parse()
@@ -202,13 +202,20 @@ struct ZipArchive {
         }
     }
 
-    private func inflate(_ entry: ZipEntry) throws -> OwnedBytes {
-        func bad(_ r: String) -> TorchArchiveError { .badRecord(path: path, record: entry.name, reason: r) }
-        // DEFLATE cannot expand more than 1032:1; a larger claim is a damaged or hostile size field.
+    /// DEFLATE cannot expand more than 1032:1; a larger claim is a damaged or hostile size field. Checked before
+    /// anything is allocated, and before the global limits (which the Loader applies to claims that pass this).
+    func checkDeflateClaim(_ entry: ZipEntry) throws {
+        guard entry.method == 8 else { return }
         let (bound, overflow) = entry.compressedSize.multipliedReportingOverflow(by: 1032)
         if overflow || entry.uncompressedSize > bound + 1024 {
-            throw bad("claims \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed bytes, more than DEFLATE can produce")
+            throw TorchArchiveError.badRecord(path: path, record: entry.name,
+                reason: "claims \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed bytes, more than DEFLATE can produce")
         }
+    }
+
+    private func inflate(_ entry: ZipEntry) throws -> OwnedBytes {
+        func bad(_ r: String) -> TorchArchiveError { .badRecord(path: path, record: entry.name, reason: r) }
+        try checkDeflateClaim(entry)
         let out = OwnedBytes(count: entry.uncompressedSize)
         var stream = z_stream()
         let initStatus = inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size))

@@ -6,7 +6,10 @@ public enum VFWError: Error, CustomStringConvertible, Equatable {
     case unsupportedVersion(path: String, major: Int, minor: Int)
     case reservedFlags(path: String, flags: UInt32)
     case headerBeyondFile(path: String, headerLength: UInt64, fileSize: Int)
-    case headerTooLarge(path: String, headerLength: UInt64)
+    case headerTooLarge(path: String, headerLength: UInt64, limit: Int)
+    case tooManyTensors(path: String, count: Int, limit: Int)
+    /// VFW_LIMITS is malformed (reported against the file being opened, the first place it is read).
+    case invalidLimits(path: String, reason: String)
     case dataMisaligned(path: String, dataOffset: Int)
     case invalidHeader(path: String, reason: String)
     case duplicateTensor(path: String, name: String)
@@ -30,8 +33,12 @@ public enum VFWError: Error, CustomStringConvertible, Equatable {
             return "\(p): reserved flags field is \(f), expected 0 in format 1.x"
         case .headerBeyondFile(let p, let h, let s):
             return "\(p): header length \(h) runs past the end of the \(s)-byte file (truncated?)"
-        case .headerTooLarge(let p, let h):
-            return "\(p): header length \(h) exceeds the 100 MB limit"
+        case .headerTooLarge(let p, let h, let l):
+            return "\(p): header length \(h) exceeds the \(byteLimitText(l)) limit (raise it with VFW_LIMITS=header=N)"
+        case .tooManyTensors(let p, let c, let l):
+            return "\(p): header lists \(c) tensors, more than the limit of \(l) (raise it with VFW_LIMITS=tensors=N)"
+        case .invalidLimits(let p, let r):
+            return "\(p): cannot open it under \(r)"
         case .dataMisaligned(let p, let d):
             return "\(p): data section starts at byte \(d), which is not a multiple of 64"
         case .invalidHeader(let p, let r):

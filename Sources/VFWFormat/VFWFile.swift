@@ -18,6 +18,7 @@ public enum VFWLayout {
     public static let minorVersion: UInt16 = 0
     public static let preambleSize = 24
     public static let alignment = 64
+    /// The default header limit (VFWLimits raises it).
     public static let maxHeaderLength: UInt64 = 100_000_000
 
     static func align(_ x: Int) -> Int { (x + alignment - 1) / alignment * alignment }
@@ -30,12 +31,25 @@ public final class VFWFile: @unchecked Sendable {
     public let minorVersion: Int
     /// Absolute file offset of the data section.
     public let dataOffset: Int
-    private let file: MappedFile
+    private let file: ByteOwner
     private let index: [String: Int]
 
-    public init(path: String) throws {
+    /// Maps and validates the file at `path` under `VFWLimits.default` as raised by `VFW_LIMITS`.
+    public convenience init(path: String) throws {
+        let (limits, problem) = VFWLimits.fromEnvironment()
+        if let problem { throw VFWError.invalidLimits(path: path, reason: problem) }
+        try self.init(owner: try MappedFile(path: path), path: path, limits: limits)
+    }
+
+    /// Validates a .vfw file held in memory (a copy of `bytes` is kept); `name` stands for the path in messages.
+    /// For callers without a file, such as the fuzz targets.
+    public convenience init(bytes: UnsafeRawBufferPointer, name: String, limits: VFWLimits = .default) throws {
+        try self.init(owner: OwnedBytes(copying: bytes), path: name, limits: limits)
+    }
+
+    init(owner: ByteOwner, path: String, limits: VFWLimits) throws {
         self.path = path
-        file = try MappedFile(path: path)
+        file = owner
         let b = file.bytes
         guard b.count >= VFWLayout.preambleSize else { throw VFWError.tooShort(path: path, size: b.count) }
         guard Array(b[0..<8]) == VFWLayout.magic else { throw VFWError.badMagic(path: path) }
@@ -48,7 +62,9 @@ public final class VFWFile: @unchecked Sendable {
         let flags = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
         guard flags == 0 else { throw VFWError.reservedFlags(path: path, flags: flags) }
         let n = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-        guard n <= VFWLayout.maxHeaderLength else { throw VFWError.headerTooLarge(path: path, headerLength: n) }
+        guard n <= UInt64(max(0, limits.maxHeaderLength)) else {
+            throw VFWError.headerTooLarge(path: path, headerLength: n, limit: limits.maxHeaderLength)
+        }
         guard UInt64(VFWLayout.preambleSize) + n <= UInt64(b.count) else {
             throw VFWError.headerBeyondFile(path: path, headerLength: n, fileSize: b.count)
         }
@@ -66,6 +82,9 @@ public final class VFWFile: @unchecked Sendable {
             throw VFWError.unknownDType(path: path, tensor: idx.map { "#\($0)" } ?? "?", dtype: ctx.debugDescription)
         } catch {
             throw VFWError.invalidHeader(path: path, reason: describeDecodingError(error))
+        }
+        guard header.tensors.count <= limits.maxTensors else {
+            throw VFWError.tooManyTensors(path: path, count: header.tensors.count, limit: limits.maxTensors)
         }
         index = try VFWFile.validate(header.tensors, dataSize: b.count - dataOffset, path: path)
     }
