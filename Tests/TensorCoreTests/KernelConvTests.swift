@@ -80,7 +80,9 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ cs: ConvCase) -> [Doubl
                             for j in 0..<cs.kw {
                                 let iy = oy * cs.sh - cs.ph + i * cs.dh, ix = ox * cs.sw - cs.pw + j * cs.dw
                                 if iy < 0 || iy >= cs.h || ix < 0 || ix >= cs.w { continue }
-                                s += Double(w[o, cc, i, j]) * Double(x[n, c, iy, ix])
+                                // w[o, cc, i, j] · x[n, c, iy, ix], indexed flat (variadic subscripts are slow in debug).
+                                s += Double(w.data[((o * cinG + cc) * cs.kh + i) * cs.kw + j])
+                                    * Double(x.data[((n * cs.c + c) * cs.h + iy) * cs.w + ix])
                             }
                         }
                     }

@@ -79,3 +79,23 @@ struct KernelWinogradTests {
         expectClose(layer(x, activation: cs.act), naiveConv(x, w, b, cs), shape: [cs.n, cs.o, cs.ho, cs.wo], "prepared " + cs.testDescription)
     }
 }
+
+@Suite("Winograd accuracy at ResNet scale")
+struct KernelWinogradScaleTests {
+    @Test("error vs Double stays close to the im2col path's (64 channels, activations ~5, He-init weights)")
+    func scale() {
+        let (n, c, h, o) = (1, 64, 14, 32)
+        let x = randomTensor([n, c, h, h], seed: 120, 0, 10)              // post-ReLU-like inputs
+        let bound = Float(3 * (2.0 / Double(c * 9)).squareRoot())
+        let w = randomTensor([o, c, 3, 3], seed: 121, -bound, bound)
+        let b = randomTensor([o], seed: 122)
+        let cs = ConvCase(n: n, c: c, h: h, w: h, o: o, k: 3, p: 1, bias: true)
+        let ref = naiveConv(x, w, b, cs)
+        func maxErr(_ y: Tensor) -> Double { zip(y.data, ref).map { abs(Double($0) - $1) }.max()! }
+        let direct = maxErr(conv2d(x, weight: w, bias: b, padding: 1))
+        let wino = maxErr(winogradConv2d(x, weight: w, bias: b, padding: (1, 1), activation: .none, residual: nil))
+        let scale = ref.map(abs).max()!
+        #expect(wino <= 1e-5 * scale && wino <= 4 * max(direct, 1e-7),
+                "max |error|: winograd \(wino), im2col \(direct), output scale \(scale)")
+    }
+}

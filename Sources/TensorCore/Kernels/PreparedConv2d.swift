@@ -15,12 +15,17 @@
 /// `weight: [Cout, Cin/groups, kH, kW]`, `bias: [Cout]` or nil. Calling it on `x: [N, Cin, H, W]`
 /// returns what `conv2d(x, weight:, bias:, stride:, padding:, dilation:, groups:, activation:, residual:)` would.
 public struct PreparedConv2d: Sendable {
+    /// `[Cout, Cin/groups, kH, kW]`, as given.
     public let weight: Tensor
+    /// `[Cout]`, or nil.
     public let bias: Tensor?
+    /// (height, width) stride, padding and dilation.
     public let stride: (Int, Int)
     public let padding: (Int, Int)
     public let dilation: (Int, Int)
+    /// Channel groups (1 = dense, Cin = depthwise).
     public let groups: Int
+    /// U = G·w·Gᵀ when the conv is Winograd-eligible (3×3, stride 1, dilation 1, groups 1).
     let winograd: WinogradWeights?
 
     /// Prepares a convolution with the same stride/padding/dilation for height and width.
