@@ -17,8 +17,8 @@ public enum AnyModel {
         }
     }
 
-    /// The everyday feature vector: ResNet's pooled [N, 512·expansion]; ViT's classifier input [N, E]
-    /// (token 0 of the final layernorm, or the pooler output when the model has a pooler).
+    /// The everyday feature vector: ResNet's pooled [N, 512·expansion]; ViT's CLS token of the last hidden
+    /// state [N, E] (token 0 after the final layer norm, as `last_hidden_state[:, 0]`).
     public func features(_ x: Tensor) -> Tensor {
         switch self {
         case .resnet(let m): return m.features(x)

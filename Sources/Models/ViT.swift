@@ -330,8 +330,10 @@ public struct ViT {
     /// The classifier's input [N, E] (token 0 of the final layernorm), or the pooler output [N, Q] when the
     /// model has a pooler: the everyday feature vector.
     public func features(_ x: Tensor) -> Tensor {
+        // The CLS token of the last hidden state (after the final layer norm): what feature-extraction
+        // recipes take from Hugging Face's ViTModel (`last_hidden_state[:, 0]`), not the tanh pooler output.
         let out = run(x, taps: nil, classify: false)
-        return out.pooled ?? classToken(out.sequence)
+        return classToken(out.sequence)
     }
 
     func run(_ x: Tensor, taps: TapRecorder?, classify: Bool = true) -> (sequence: Tensor, pooled: Tensor?, logits: Tensor?) {
