@@ -366,6 +366,7 @@ public struct ViT {
     func embed(_ x: Tensor) -> Tensor {
         let c = config
         let n = x.shape[0], e = c.hiddenSize, t = c.tokens, patches = t - 1
+        if n == 0 { return Tensor.zeros([0, t, e]) }
         let conv = conv2d(x, weight: patchWeight, bias: patchBias, stride: c.patchSize)  // [N, E, g, g]
         precondition(conv.shape[2] * conv.shape[3] == patches, "ViT: \(describeShape(conv.shape)) patches for \(patches) positions")
         return Tensor(shape: [n, t, e]) { out in
@@ -390,6 +391,7 @@ public struct ViT {
     /// Token 0 of every image: [N, T, E] → [N, E].
     func classToken(_ s: Tensor) -> Tensor {
         let n = s.shape[0], t = s.shape[1], e = s.shape[2]
+        if n == 0 { return Tensor.zeros([0, e]) }
         return Tensor(shape: [n, e]) { out in
             s.data.withUnsafeBufferPointer { sp in
                 for b in 0..<n { (out.baseAddress! + b * e).update(from: sp.baseAddress! + b * t * e, count: e) }
