@@ -327,16 +327,15 @@ public struct ViT {
         return out.logits ?? out.pooled ?? out.sequence
     }
 
-    /// The classifier's input [N, E] (token 0 of the final layernorm), or the pooler output [N, Q] when the
-    /// model has a pooler: the everyday feature vector.
+    /// The everyday feature vector [N, E]: token 0 of the final layernorm output, whatever head the model has.
     public func features(_ x: Tensor) -> Tensor {
         // The CLS token of the last hidden state (after the final layer norm): what feature-extraction
         // recipes take from Hugging Face's ViTModel (`last_hidden_state[:, 0]`), not the tanh pooler output.
-        let out = run(x, taps: nil, classify: false)
-        return classToken(out.sequence)
+        classToken(run(x, taps: nil, heads: false).sequence)
     }
 
-    func run(_ x: Tensor, taps: TapRecorder?, classify: Bool = true) -> (sequence: Tensor, pooled: Tensor?, logits: Tensor?) {
+    /// The forward pass; `heads: false` stops after the final layernorm (no pooler, no classifier).
+    func run(_ x: Tensor, taps: TapRecorder?, heads: Bool = true) -> (sequence: Tensor, pooled: Tensor?, logits: Tensor?) {
         let c = config
         precondition(x.rank == 4 && x.shape[1] == c.numChannels && x.shape[2] == c.imageSize && x.shape[3] == c.imageSize,
                      "ViT: input must be [N, \(c.numChannels), \(c.imageSize), \(c.imageSize)], got \(describeShape(x.shape))")
@@ -346,14 +345,14 @@ public struct ViT {
         let sequence = finalNorm(h)
         taps.record("layernorm", sequence)
         var pooled: Tensor? = nil
-        if let pooler {
+        if heads, let pooler {
             var p = pooler(classToken(sequence))
             tanhInPlace(&p)
             taps.record("pooler", p)
             pooled = p
         }
         var logits: Tensor? = nil
-        if classify, let classifier {
+        if heads, let classifier {
             let l = classifier(pooled ?? classToken(sequence))
             taps.record("classifier", l)
             logits = l
