@@ -41,6 +41,10 @@ struct ModelOptions: ParsableArguments {
         guard let preset = Preprocess(name: presetName) else {
             throw InputError("\(weights): unknown preprocessing preset '\(presetName)' in the header; pass --preprocess")
         }
+        // Presets produce 224x224; a ViT built for another size (e.g. 384) cannot take them as they are.
+        guard model.imageSize == preset.outputSize else {
+            throw InputError("\(weights): the model takes \(model.imageSize)x\(model.imageSize) images, the \(preset.rawValue) preset makes \(preset.outputSize)x\(preset.outputSize)")
+        }
         return LoadedModel(model: model, architecture: c.architecture!, preprocess: preset, batch: batch)
     }
 }
