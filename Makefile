@@ -8,9 +8,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test deps build release venv parity bench clean
 
-## Run the main job on its committed default: verify the Swift ResNet-18 against PyTorch's activations.
+## Run the main job on its committed defaults: verify the Swift ResNet-18 and ViT-Base against PyTorch's activations.
 demo: release
 	.build/release/vfw verify --model resnet18
+	.build/release/vfw verify --model vit-base
 
 ## Build and run the whole test suite.
 test: deps
