@@ -153,6 +153,8 @@ struct ResidualBlock {
     let downsample: ConvBN?
     /// Estimated E[x²] of the block's output (synthetic weights only; see ConvBN).
     let outputMoment: Float
+    /// Test-only fault (ResNetFaults.swift): the block forgets its identity path. Off in every real model.
+    var dropsResidual = false
 
     init(_ s: WeightScope, config c: ResNetConfig, inplanes: Int, planes: Int, stride: Int, inputMoment q: Float) throws {
         name = s.prefix
@@ -187,7 +189,7 @@ struct ResidualBlock {
         for conv in convs.dropLast() { out = conv(out, relu: "\(name).relu", taps: taps) }
         out = convs.last!(out, taps: taps)
         let identity = downsample.map { $0(x, taps: taps) } ?? x
-        addInPlace(&out, identity, activation: .relu)
+        if dropsResidual { reluInPlace(&out) } else { addInPlace(&out, identity, activation: .relu) }
         taps.record("\(name).relu", out)
         taps.record(name, out)
         return out
@@ -199,7 +201,7 @@ struct ResidualBlock {
 public struct ResNet {
     public let config: ResNetConfig
     let stem: ConvBN
-    let stages: [[ResidualBlock]]
+    var stages: [[ResidualBlock]]
     let fcWeight: Tensor, fcBias: Tensor
 
     /// Builds the network from `scope`, asking for every tensor by its torchvision key.

@@ -1,27 +1,84 @@
 // Comparing one activation with its reference: the pass rule and the numbers that explain a failure.
 //
-// An element passes when |a − e| ≤ atol + rtol·|e| (torch.allclose's rule), with a NaN or an infinity in
-// `actual` failing wherever the reference is finite. All arithmetic is in Double, so the rule is applied to
-// the exact Float values with no rounding of its own.
+// Four rules (`Metric`), all with a NaN or an infinity in `actual` failing wherever the reference is finite:
+//   allclose  every element: |a − e| ≤ atol + rtol·|e|          (torch.allclose / numpy's rule; the default)
+//   max-abs   every element: |a − e| ≤ atol                      (= allclose with rtol 0)
+//   cosine    the whole tap: 1 − cos(a, e) ≤ atol                (cos = Σae / (√Σa² · √Σe²))
+//   nmse      the whole tap: Σ(a − e)² / Σe² ≤ atol              (mse(a, e) / mse(e, 0))
+// The single threshold of max-abs, cosine and nmse is `atol` (what --tolerance and --atol set). All
+// arithmetic is in Double, so a rule is applied to the exact Float values with no rounding of its own.
 
 import Foundation
 import TensorCore
 
-/// How close is close enough: |a − e| ≤ atol + rtol·|e|.
+/// Which rule decides that a tap passes.
+public enum Metric: String, Codable, Sendable, CaseIterable {
+    case allclose
+    case maxAbs = "max-abs"
+    case cosine
+    case nmse
+
+    /// True when the rule is on every element (a per-element `allowed` exists).
+    public var isElementwise: Bool { self == .allclose || self == .maxAbs }
+
+    /// The rule in words, for report headers.
+    public var rule: String {
+        switch self {
+        case .allclose: return "|a - e| <= atol + rtol*|e| for every element"
+        case .maxAbs: return "max |a - e| <= atol"
+        case .cosine: return "1 - cos(a, e) <= atol"
+        case .nmse: return "sum (a - e)^2 / sum e^2 <= atol"
+        }
+    }
+}
+
+/// How close is close enough: a metric and its numbers. rtol is used by allclose only; the other metrics
+/// compare one number with `atol`.
 public struct Tolerance: Codable, Sendable, Equatable, CustomStringConvertible {
     public var atol: Double
     public var rtol: Double
+    public var metric: Metric
 
-    public init(atol: Double = 1e-4, rtol: Double = 1e-4) {
+    public init(atol: Double = 1e-4, rtol: Double = 1e-4, metric: Metric = .allclose) {
         self.atol = atol
         self.rtol = rtol
+        self.metric = metric
     }
 
-    /// The largest |a − e| allowed where the reference is `expected`.
-    public func allowed(_ expected: Double) -> Double { atol + rtol * abs(expected) }
+    /// The largest |a − e| allowed where the reference is `expected` (+∞ for the whole-tap metrics).
+    public func allowed(_ expected: Double) -> Double {
+        switch metric {
+        case .allclose: return atol + rtol * abs(expected)
+        case .maxAbs: return atol
+        case .cosine, .nmse: return .infinity
+        }
+    }
 
-    /// `atol 1e-04 rtol 1e-04`.
-    public var description: String { "atol \(formatExp(atol)) rtol \(formatExp(rtol))" }
+    /// `atol 1e-04 rtol 1e-04`, `max abs <= 1e-04`, `1 - cosine <= 1e-06`, `nmse <= 1e-08`.
+    public var description: String {
+        switch metric {
+        case .allclose: return "atol \(formatExp(atol)) rtol \(formatExp(rtol))"
+        case .maxAbs: return "max abs <= \(formatExp(atol))"
+        case .cosine: return "1 - cosine <= \(formatExp(atol))"
+        case .nmse: return "nmse <= \(formatExp(atol))"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case metric, atol, rtol }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        atol = try c.decode(Double.self, forKey: .atol)
+        rtol = try c.decode(Double.self, forKey: .rtol)
+        metric = try c.decodeIfPresent(Metric.self, forKey: .metric) ?? .allclose
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(metric, forKey: .metric)
+        try c.encode(atol, forKey: .atol)
+        try c.encode(rtol, forKey: .rtol)
+    }
 }
 
 /// The element that explains a tap's result: the failing element with the largest |a − e| when any fails,
@@ -34,8 +91,8 @@ public struct WorstElement: Sendable, Equatable, Encodable {
     public var expected: Float
     /// |actual − expected| in Double (NaN when `actual` is NaN; 0 when both are the same non-finite value).
     public var absDifference: Double
-    /// atol + rtol·|expected|.
-    public var allowed: Double
+    /// The per-element bound (atol + rtol·|expected| or atol); nil for the whole-tap metrics.
+    public var allowed: Double?
     public var withinTolerance: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -50,8 +107,26 @@ public struct WorstElement: Sendable, Equatable, Encodable {
         try c.encodeNumber(Double(actual), forKey: .actual)
         try c.encodeNumber(Double(expected), forKey: .expected)
         try c.encodeNumber(absDifference, forKey: .absDifference)
-        try c.encodeNumber(allowed, forKey: .allowed)
+        if let allowed { try c.encodeNumber(allowed, forKey: .allowed) }
         try c.encode(withinTolerance, forKey: .withinTolerance)
+    }
+}
+
+/// What a tap was computed from.
+public enum Feed: Sendable, Equatable {
+    /// The Swift model ran end to end; the tap saw Swift's own upstream activations.
+    case chained
+    /// The module ran alone on the reference activations of these taps (`input`: the reference input).
+    case isolated(from: [String])
+    /// Isolated mode could not feed this module reference inputs (`reason`), so its chained value is used.
+    case chainedFallback(reason: String)
+
+    var kind: String {
+        switch self {
+        case .chained: return "chained"
+        case .isolated: return "isolated"
+        case .chainedFallback: return "chained-fallback"
+        }
     }
 }
 
@@ -63,6 +138,8 @@ public struct WorstElement: Sendable, Equatable, Encodable {
 /// - `meanAbs`: mean d.
 /// - `cosine`: Σae / (√Σa² · √Σe²), clamped to [−1, 1]; 1 when both are all zeros, 0 when only one is.
 /// - `nmse`: Σ(a − e)² / Σe² (mse(a, e) / mse(e, 0)); when e is all zeros, 0 if a is too, else +∞.
+/// - `mismatched`: elements breaking the element rule (allclose, max-abs: outside the bound; cosine, nmse:
+///   non-finite where the reference is finite).
 /// When the shapes differ or the activation is missing, `status` says so, the metrics are NaN and every
 /// reference element counts as mismatched.
 public struct TapResult: Sendable, Encodable {
@@ -86,7 +163,7 @@ public struct TapResult: Sendable, Encodable {
     public var meanAbs: Double
     public var cosine: Double
     public var nmse: Double
-    /// Elements outside the tolerance.
+    /// Elements outside the element rule (see above).
     public var mismatched: Int
     /// Elements in the reference.
     public var elementCount: Int
@@ -94,6 +171,13 @@ public struct TapResult: Sendable, Encodable {
     public var worst: WorstElement?
     public var tolerance: Tolerance
     public var passed: Bool
+    /// The taps feeding this one (for the failure-source rule); nil when unknown (the previous tap is assumed).
+    public var inputs: [String]?
+    public var feed: Feed = .chained
+    /// Top-1 / top-k agreement, for a classifier's logits.
+    public var agreement: ClassAgreement?
+    /// Error magnitudes by decade (computed for the failure source).
+    public var histogram: ErrorHistogram?
 
     /// A result for a tap the model did not produce.
     public static func missing(tap name: String, shape: [Int], tolerance: Tolerance = Tolerance()) -> TapResult {
@@ -113,6 +197,17 @@ public struct TapResult: Sendable, Encodable {
         passed = false
     }
 
+    /// The number the whole-tap metrics compare with atol: max abs, 1 − cosine or nmse; nil for allclose.
+    public var measured: Double? {
+        guard status == .compared else { return nil }
+        switch tolerance.metric {
+        case .allclose: return nil
+        case .maxAbs: return maxAbs
+        case .cosine: return 1 - cosine
+        case .nmse: return nmse
+        }
+    }
+
     /// Why the tap failed when it was not compared element by element; nil otherwise.
     public var problem: String? {
         switch status {
@@ -122,9 +217,31 @@ public struct TapResult: Sendable, Encodable {
         }
     }
 
+    /// One line on why the tap failed (nil when it passed): the problem, or the rule broken and the worst element.
+    public var failureDetail: String? {
+        guard !passed else { return nil }
+        if let p = problem { return p }
+        var parts: [String] = []
+        if !tolerance.metric.isElementwise, let m = measured, !(m <= tolerance.atol) {
+            let what = tolerance.metric == .cosine ? "1 - cosine" : "nmse"
+            parts.append("\(what) \(formatNumber(m, "%.1e")) > \(formatExp(tolerance.atol))")
+        }
+        if let w = worst {
+            var s = "worst at \(describeShape(w.index)): swift \(formatNumber(Double(w.actual), "%.8g")), reference \(formatNumber(Double(w.expected), "%.8g")) (|diff| \(formatNumber(w.absDifference, "%.1e"))"
+            if let a = w.allowed, !w.withinTolerance { s += " > allowed \(formatNumber(a, "%.1e"))" }
+            parts.append(s + ")")
+        }
+        if mismatched > 0 {
+            parts.append(tolerance.metric.isElementwise ? "\(mismatched) of \(elementCount) elements outside tolerance"
+                                                        : "\(mismatched) of \(elementCount) elements not finite")
+        }
+        return parts.joined(separator: "; ")
+    }
+
     enum CodingKeys: String, CodingKey {
         case name, shape, actualShape = "actual_shape", status, maxAbs = "max_abs", maxRel = "max_rel", meanAbs = "mean_abs"
         case cosine, nmse, mismatched, elementCount = "element_count", worst, tolerance, passed, problem
+        case inputs, feed, fedFrom = "fed_from", feedNote = "feed_note", agreement, histogram
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -144,6 +261,15 @@ public struct TapResult: Sendable, Encodable {
         try c.encode(tolerance, forKey: .tolerance)
         try c.encode(passed, forKey: .passed)
         try c.encodeIfPresent(problem, forKey: .problem)
+        try c.encodeIfPresent(inputs, forKey: .inputs)
+        try c.encode(feed.kind, forKey: .feed)
+        switch feed {
+        case .chained: break
+        case .isolated(let from): try c.encode(from, forKey: .fedFrom)
+        case .chainedFallback(let reason): try c.encode(reason, forKey: .feedNote)
+        }
+        try c.encodeIfPresent(agreement, forKey: .agreement)
+        try c.encodeIfPresent(histogram, forKey: .histogram)
     }
 }
 
@@ -157,12 +283,14 @@ public func compare(tap name: String, actual: Tensor, expected: Tensor, toleranc
     var maxAbs = 0.0, maxRel = 0.0, sumAbs = 0.0, dot = 0.0, aa = 0.0, ee = 0.0, sqErr = 0.0
     var mismatched = 0
     var worst = -1, worstD = 0.0, worstFails = false
+    // allowed(e) = base + slope·|e|, hoisted out of the loop.
+    let base = tolerance.allowed(0), slope = tolerance.metric == .allclose ? tolerance.rtol : 0
     actual.data.withUnsafeBufferPointer { a in
         expected.data.withUnsafeBufferPointer { e in
             for i in 0..<n {
                 let av = Double(a[i]), ev = Double(e[i])
                 let d = (av == ev || (av.isNaN && ev.isNaN)) ? 0 : abs(av - ev)
-                let ok = ev.isFinite ? (av.isFinite && d <= tolerance.allowed(ev)) : d == 0
+                let ok = ev.isFinite ? (av.isFinite && d <= base + slope * abs(ev)) : d == 0
                 if !ok { mismatched += 1 }
                 if exceeds(d, maxAbs) { maxAbs = d }
                 if ev != 0 { let r = d / abs(ev); if exceeds(r, maxRel) { maxRel = r } }
@@ -194,9 +322,13 @@ public func compare(tap name: String, actual: Tensor, expected: Tensor, toleranc
     if worst >= 0 {
         let e = expected.data[worst]
         result.worst = WorstElement(index: multiIndex(worst, shape: expected.shape), flatIndex: worst, actual: actual.data[worst],
-                                    expected: e, absDifference: worstD, allowed: tolerance.allowed(Double(e)), withinTolerance: !worstFails)
+                                    expected: e, absDifference: worstD,
+                                    allowed: tolerance.metric.isElementwise ? tolerance.allowed(Double(e)) : nil,
+                                    withinTolerance: !worstFails)
     }
-    result.passed = mismatched == 0
+    // The whole-tap metrics: a NaN measure never passes.
+    let wholeTapOK = tolerance.metric.isElementwise || (result.measured.map { $0 <= tolerance.atol } ?? false)
+    result.passed = mismatched == 0 && wholeTapOK
     return result
 }
 

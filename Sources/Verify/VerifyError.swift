@@ -26,6 +26,10 @@ public enum VerifyError: Error, CustomStringConvertible, Equatable {
     case wrongDType(path: String, tap: String, dtype: String)
     /// A reference tensor holds NaN or an infinity (`value` is "NaN", "+Inf" or "-Inf"), first at `index`.
     case nonFinite(path: String, tap: String, value: String, index: [Int])
+    /// A `--tolerance-for` rule that does not parse.
+    case invalidToleranceRule(rule: String, reason: String)
+    /// A tap pattern (`option` is the flag that gave it) matching no tap of the reference whose manifest is `path`.
+    case patternMatchesNoTap(path: String, option: String, pattern: String, taps: [String])
 
     static let regenerate = "regenerate it with tools/make_reference.py"
 
@@ -58,6 +62,11 @@ public enum VerifyError: Error, CustomStringConvertible, Equatable {
             return "\(p): reference tap '\(t)' is \(d), not F32; \(Self.regenerate)"
         case .nonFinite(let p, let t, let v, let i):
             return "\(p): reference tap '\(t)' holds \(v) (first at \(describeShape(i))); regenerate it"
+        case .invalidToleranceRule(let r, let reason):
+            return "--tolerance-for '\(r)': \(reason); write GLOB=T (atol = rtol = T) or GLOB=ATOL,RTOL, e.g. 'layer4.*=1e-3'"
+        case .patternMatchesNoTap(let p, let option, let pattern, let taps):
+            let shown = taps.prefix(6).joined(separator: ", ") + (taps.count > 6 ? ", ..." : "")
+            return "\(p): \(option) '\(pattern)' matches no tap of this reference (its taps: \(shown))"
         }
     }
 }

@@ -39,7 +39,7 @@ struct CompareTests {
         let w = try! #require(r.worst)
         #expect(w.index == [1, 2, 3] && w.flatIndex == 23)
         #expect(w.actual == 4.5 && w.expected == 4 && w.absDifference == 0.5 && !w.withinTolerance)
-        #expect(abs(w.allowed - (1e-4 + 1e-4 * 4)) < 1e-18)
+        #expect(abs(w.allowed! - (1e-4 + 1e-4 * 4)) < 1e-18)
         // cosine: Σae = 23*4 + 4*4.5 = 110; |a|² = 92 + 20.25, |e|² = 108.
         #expect(abs(r.cosine - 110 / ((112.25).squareRoot() * (108.0).squareRoot())) < 1e-15)
     }
@@ -134,6 +134,10 @@ struct CompareTests {
         #expect(Tolerance() == Tolerance(atol: 1e-4, rtol: 1e-4))
         #expect("\(Tolerance())" == "atol 1e-04 rtol 1e-04")
         #expect("\(Tolerance(atol: 1.5e-5, rtol: 0))" == "atol 1.5e-05 rtol 0e+00")
+        #expect(Tolerance().metric == .allclose)
+        #expect("\(Tolerance(atol: 1e-3, metric: .maxAbs))" == "max abs <= 1e-03")
+        #expect("\(Tolerance(atol: 1e-6, metric: .cosine))" == "1 - cosine <= 1e-06")
+        #expect("\(Tolerance(atol: 1e-8, metric: .nmse))" == "nmse <= 1e-08")
     }
 
     @Test("all-zero tensors: cosine 1, nmse 0; zero reference against non-zero: cosine 0, nmse inf")
@@ -170,5 +174,62 @@ struct CompareTests {
         let r = TapResult.missing(tap: "layer4.1", shape: [1, 512, 7, 7])
         #expect(!r.passed && r.status == .missing && r.mismatched == 25088 && r.actualShape == nil)
         #expect(r.problem == "the model produced no activation for this tap")
+    }
+}
+
+@Suite("compare: the four metrics")
+struct MetricTests {
+    // e = [1, 2, 3, 4]; a differs by 0.1 at index 3 only: d = 0.1, Σe² = 30, Σd² = 0.01.
+    let e = t([4], [1, 2, 3, 4])
+    let a = t([4], [1, 2, 3, 4.1])
+
+    @Test("allclose: 0.1 > 0.01 + 0.01*4 fails; 0.1 <= 0.02 + 0.02*4 passes")
+    func allclose() {
+        #expect(!compare(tap: "x", actual: a, expected: e, tolerance: Tolerance(atol: 0.01, rtol: 0.01)).passed)
+        #expect(compare(tap: "x", actual: a, expected: e, tolerance: Tolerance(atol: 0.02, rtol: 0.02)).passed)
+    }
+
+    @Test("max-abs ignores rtol: atol 0.05 fails however large rtol is, atol 0.11 passes")
+    func maxAbs() {
+        let fail = compare(tap: "x", actual: a, expected: e, tolerance: Tolerance(atol: 0.05, rtol: 100, metric: .maxAbs))
+        #expect(!fail.passed && fail.mismatched == 1 && fail.worst?.allowed == 0.05 && fail.measured == fail.maxAbs)
+        #expect(fail.failureDetail?.contains("> allowed 5.0e-02") == true)
+        #expect(compare(tap: "x", actual: a, expected: e, tolerance: Tolerance(atol: 0.11, rtol: 0, metric: .maxAbs)).passed)
+    }
+
+    @Test("cosine: the threshold is on 1 - cos; no per-element rule, so nothing is 'mismatched'")
+    func cosine() {
+        let r = compare(tap: "x", actual: a, expected: e, tolerance: Tolerance(atol: 1e-6, metric: .cosine))
+        let oneMinus = 1 - r.cosine
+        #expect(oneMinus > 7.5e-5 && oneMinus < 7.6e-5)   // 1 - 30.4 / √(30.81 · 30)
+        #expect(!r.passed && r.mismatched == 0 && r.measured == oneMinus)
+        #expect(r.worst?.allowed == nil && r.worst?.index == [3])
+        #expect(r.failureDetail?.hasPrefix("1 - cosine 7.6e-05 > 1e-06") == true, "\(r.failureDetail ?? "")")
+        #expect(compare(tap: "x", actual: a, expected: e, tolerance: Tolerance(atol: 1e-4, metric: .cosine)).passed)
+        // A scaled copy has cosine 1: the metric is blind to scale, which is why it is not the default.
+        let scaled = t([4], [2, 4, 6, 8])
+        #expect(compare(tap: "x", actual: scaled, expected: e, tolerance: Tolerance(atol: 1e-12, metric: .cosine)).passed)
+    }
+
+    @Test("nmse: Σ(a - e)² / Σe² = 0.01 / 30 against atol")
+    func nmse() {
+        let r = compare(tap: "x", actual: a, expected: e, tolerance: Tolerance(atol: 3e-4, metric: .nmse))
+        #expect(abs(r.nmse - 0.01 / 30) < 1e-9)
+        #expect(!r.passed && r.failureDetail?.hasPrefix("nmse 3.3e-04 > 3e-04") == true, "\(r.failureDetail ?? "")")
+        #expect(compare(tap: "x", actual: a, expected: e, tolerance: Tolerance(atol: 4e-4, metric: .nmse)).passed)
+    }
+
+    @Test("NaN fails under every metric, whatever the threshold", arguments: Metric.allCases)
+    func nanFails(_ m: Metric) {
+        let r = compare(tap: "x", actual: t([4], [1, 2, .nan, 4]), expected: e, tolerance: Tolerance(atol: 1e30, rtol: 1e30, metric: m))
+        #expect(!r.passed && r.mismatched == 1 && r.worst?.index == [2])
+    }
+
+    @Test("an all-zero reference: nmse is +inf against a non-zero actual and fails; zero against zero passes")
+    func zeroReference() {
+        let z = Tensor.zeros([3])
+        #expect(!compare(tap: "x", actual: t([3], [0, 1e-9, 0]), expected: z, tolerance: Tolerance(atol: 1, metric: .nmse)).passed)
+        #expect(compare(tap: "x", actual: z, expected: z, tolerance: Tolerance(atol: 0, metric: .nmse)).passed)
+        #expect(compare(tap: "x", actual: z, expected: z, tolerance: Tolerance(atol: 0, metric: .cosine)).passed)
     }
 }

@@ -1,6 +1,7 @@
-// The committed reference Tests/Fixtures/reference/tiny-resnet/, written by tools/make_reference.py from the
-// torch.save file beside it (tools/make_reference_fixtures.py), read back as vfw sees it. checks.json holds values
-// recomputed in Python by calling the modules one after another, without the hooks the script records with.
+// The committed reference Reference/resnet18, written by tools/make_reference.py from torchvision (synthetic
+// weights, `vfw synth --model resnet18 --seed 0`, on Reference/images/chelsea.png), read back as vfw sees it.
+// The values are checked by relations the modules imply (relu = max(bn1, 0), maxpool of relu, avgpool = mean
+// of layer4.1, an input that is an 8-bit image normalised), computed here without any vfw kernel.
 
 import Foundation
 import Testing
@@ -8,18 +9,7 @@ import TensorCore
 import Safetensors
 @testable import Verify
 
-private struct Checks: Decodable {
-    struct Element: Decodable { var index: [Int]; var value: Double }
-    struct Tap: Decodable {
-        var shape: [Int]
-        var sum: Double
-        var abs_sum: Double
-        var elements: [Element]
-    }
-    var taps: [String: Tap]
-}
-
-private let folder = fixture("reference/tiny-resnet")
+private let folder = repoPath("Reference/resnet18")
 
 private func sha256(_ path: String) -> String {
     let data = FileManager.default.contents(atPath: path)!
@@ -29,28 +19,30 @@ private func sha256(_ path: String) -> String {
 /// Loaded once for the whole suite (Swift Testing makes a suite instance per test).
 private let loaded = Result { try ReferenceSet.load(directory: folder) }
 
-@Suite("the committed tiny-resnet reference")
+private let blockTaps = ["conv1", "bn1", "relu", "maxpool", "layer1.0", "layer1.1", "layer2.0", "layer2.1",
+                         "layer3.0", "layer3.1", "layer4.0", "layer4.1", "avgpool", "fc"]
+
+@Suite("the committed Reference/resnet18")
 struct FixtureTests {
     let ref: ReferenceSet
-    private let checks: Checks
 
     init() throws {
         ref = try loaded.get()
-        checks = try JSONDecoder().decode(Checks.self, from: FileManager.default.contents(atPath: folder + "/checks.json")!)
     }
 
-    @Test("manifest: architecture, weights and image identity, preprocessing, generator")
+    @Test("manifest: architecture, synthetic weights, image identity, preprocessing, generator")
     func manifest() {
         let m = ref.manifest
         #expect(m.schemaVersion == 1)
-        #expect(m.architecture.name == "resnet_custom" && m.architecture.family == "resnet")
+        #expect(m.architecture.name == "resnet18" && m.architecture.family == "resnet")
         let c = m.architecture.config
-        #expect(c["block"]?.stringValue == "basic" && c["layers"]?.intArray == [1, 1, 1, 1])
-        #expect(c["groups"]?.intValue == 1 && c["width_per_group"]?.intValue == 64 && c["num_classes"]?.intValue == 10)
-        #expect(m.weights.file == "tiny-resnet.pth" && m.weights.format == "torch" && m.weights.synth == nil)
-        #expect(m.weights.sha256 == sha256(folder + "/tiny-resnet.pth"))
-        #expect(m.image.file == "cat.png" && m.image.width == 145 && m.image.height == 96 && m.image.mode == "RGB")
-        #expect(m.image.sha256 == sha256(folder + "/cat.png"))
+        #expect(c["block"]?.stringValue == "basic" && c["layers"]?.intArray == [2, 2, 2, 2])
+        #expect(c["groups"]?.intValue == 1 && c["width_per_group"]?.intValue == 64 && c["num_classes"]?.intValue == 1000)
+        #expect(m.weights.file == "resnet18-synth.safetensors" && m.weights.format == "safetensors")
+        #expect(m.weights.synth == .init(model: "resnet18", seed: 0))
+        #expect(m.weights.sha256.count == 64)
+        #expect(m.image.file == "chelsea.png" && m.image.width == 451 && m.image.height == 300 && m.image.mode == "RGB")
+        #expect(m.image.sha256 == sha256(repoPath("Reference/images/chelsea.png")))
         #expect(m.preprocessing.preset == "torchvision")
         #expect(m.preprocessing.steps.contains("Resize(size=256, interpolation=bilinear, max_size=None, antialias=True)"))
         #expect(m.preprocessing.steps.contains("CenterCrop(size=(224, 224))"))
@@ -61,51 +53,77 @@ struct FixtureTests {
 
     @Test("taps: block level, execution order, shapes")
     func taps() {
-        #expect(ref.taps.map(\.name) == ["conv1", "bn1", "relu", "maxpool", "layer1.0", "layer2.0", "layer3.0", "layer4.0",
-                                         "avgpool", "fc"])
+        #expect(ref.taps.map(\.name) == blockTaps)
         #expect(ref.input.shape == [1, 3, 224, 224])
         let shapes = Dictionary(uniqueKeysWithValues: ref.taps.map { ($0.name, $0.shape) })
         #expect(shapes["conv1"] == [1, 64, 112, 112] && shapes["maxpool"] == [1, 64, 56, 56])
-        #expect(shapes["layer4.0"] == [1, 512, 7, 7] && shapes["avgpool"] == [1, 512, 1, 1] && shapes["fc"] == [1, 10])
-        for (name, c) in checks.taps where name != "input" {
-            #expect(shapes[name] == c.shape, "\(name)")
-        }
+        #expect(shapes["layer2.0"] == [1, 128, 28, 28] && shapes["layer3.1"] == [1, 256, 14, 14])
+        #expect(shapes["layer4.1"] == [1, 512, 7, 7] && shapes["avgpool"] == [1, 512, 1, 1] && shapes["fc"] == [1, 1000])
     }
 
-    @Test("values agree with the module-by-module recomputation in checks.json")
-    func values() {
-        #expect(Set(checks.taps.keys) == Set(ref.taps.map(\.name) + ["input"]))
-        for (name, c) in checks.taps {
-            let t = ref.activation(named: name)
-            #expect(t.shape == c.shape, "\(name)")
-            for e in c.elements {
-                #expect(t.data[t.offset(e.index)] == Float(e.value), "\(name) \(e.index)")
+    @Test("the input is an 8-bit image normalised with ImageNet's mean and std")
+    func input() {
+        let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+        let x = ref.input
+        var worst: Float = 0, lo = Float.infinity, hi = -Float.infinity
+        for c in 0..<3 {
+            for i in 0..<(224 * 224) {
+                let level = (x.data[c * 224 * 224 + i] * std[c] + mean[c]) * 255
+                worst = max(worst, abs(level - level.rounded()))
+                lo = min(lo, level)
+                hi = max(hi, level)
             }
-            let sum = t.data.reduce(0.0) { $0 + Double($1) }
-            let absSum = t.data.reduce(0.0) { $0 + abs(Double($1)) }
-            #expect(abs(sum - c.sum) <= 1e-9 * c.abs_sum, "\(name): sum \(sum) vs \(c.sum)")
-            #expect(abs(absSum - c.abs_sum) <= 1e-9 * c.abs_sum, "\(name)")
         }
+        #expect(worst < 1e-3, "pixel levels are not whole numbers: \(worst)")
+        #expect(lo > -0.01 && hi < 255.01 && hi - lo > 128, "levels span \(lo)...\(hi)")
     }
 
-    @Test("taps relate as the modules say: relu = max(bn1, 0), avgpool = mean of layer4.0")
+    @Test("taps relate as the modules say: relu = max(bn1, 0), maxpool 3x3/2 of relu, avgpool = mean of layer4.1")
     func relations() {
         let bn1 = ref.activation(named: "bn1"), relu = ref.activation(named: "relu")
         #expect(bn1.data.contains { $0 < 0 })  // the hook copied bn1 before the in-place ReLU overwrote it
         #expect(relu.data == bn1.data.map { max($0, 0) })
-        let l4 = ref.activation(named: "layer4.0"), pool = ref.activation(named: "avgpool")
+
+        // nn.MaxPool2d(3, stride 2, padding 1) on [64, 112, 112] → [64, 56, 56]; max is exact.
+        let pool = ref.activation(named: "maxpool")
+        var mismatches = 0
+        for c in 0..<64 {
+            for oy in 0..<56 {
+                for ox in 0..<56 {
+                    var m = -Float.infinity
+                    for dy in -1...1 {
+                        for dx in -1...1 {
+                            let (y, x) = (oy * 2 + dy, ox * 2 + dx)
+                            if y >= 0 && y < 112 && x >= 0 && x < 112 { m = max(m, relu.data[(c * 112 + y) * 112 + x]) }
+                        }
+                    }
+                    if pool.data[(c * 56 + oy) * 56 + ox] != m { mismatches += 1 }
+                }
+            }
+        }
+        #expect(mismatches == 0)
+
+        let l4 = ref.activation(named: "layer4.1"), avg = ref.activation(named: "avgpool")
         for ch in 0..<512 {
             let mean = (0..<49).reduce(0.0) { $0 + Double(l4.data[ch * 49 + $1]) } / 49
-            #expect(abs(Double(pool.data[ch]) - mean) <= 1e-6 * max(1, abs(mean)))
+            #expect(abs(Double(avg.data[ch]) - mean) <= 1e-6 * max(1, abs(mean)))
+        }
+        // Every block ends in a ReLU.
+        for name in blockTaps where name.hasPrefix("layer") {
+            #expect(ref.activation(named: name).data.allSatisfy { $0 >= 0 }, "\(name)")
         }
     }
 
     @Test("the reference compared with itself passes every tap")
     func selfCompare() {
-        let results = ref.taps.map { compare(tap: $0.name, actual: ref.activation(named: $0.name), expected: ref.activation(named: $0.name)) }
-        let report = VerifyReport(results: results, tolerance: Tolerance(), header: ref.reportHeader)
+        var report = VerifyReport(policy: TolerancePolicy())
+        for t in ref.taps {
+            let a = ref.activation(named: t.name)
+            report.add(tap: t.name, actual: a, expected: a, classifier: t.name == "fc")
+        }
         #expect(report.passed)
-        #expect(report.summary.hasPrefix("PASS: 10 of 10 taps within atol 1e-04 rtol 1e-04 (worst max abs 0.0e+00 at conv1)"))
+        #expect(report.summary == "PASS: 14 of 14 taps within atol 1e-04 rtol 1e-04 (worst max abs 0.0e+00 at conv1)")
+        #expect(report.results.last?.agreement?.top1 == 1 && report.results.last?.agreement?.topK == 1)
     }
 
     @Test("the activations file is what the safetensors reader sees: f32, every tap plus input")

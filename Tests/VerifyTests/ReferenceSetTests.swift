@@ -7,9 +7,10 @@ import TensorCore
 import Safetensors
 @testable import Verify
 
-func fixture(_ relative: String, file: StaticString = #filePath) -> String {
-    URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/\(relative)").path
+/// A path inside the repository (`Reference/resnet18`), found from this file's location.
+func repoPath(_ relative: String, file: StaticString = #filePath) -> String {
+    URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(relative).path
 }
 
 /// A fresh, empty folder for one test.
@@ -20,13 +21,13 @@ func scratch(_ name: String) -> String {
     return dir
 }
 
-/// A small, valid reference folder: the committed fixture's manifest with its input and taps replaced.
+/// A small, valid reference folder: the committed Reference/resnet18 manifest with its input and taps replaced.
 struct ReferenceBuilder {
     var manifest: [String: Any]
     var tensors: [String: RawTensor]
 
     init() {
-        let data = FileManager.default.contents(atPath: fixture("reference/tiny-resnet/manifest.json"))!
+        let data = FileManager.default.contents(atPath: repoPath("Reference/resnet18/manifest.json"))!
         manifest = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
         manifest["input"] = ["name": "input", "shape": [1, 3, 2, 2]]
         manifest["taps"] = [["name": "conv1", "shape": [1, 2, 1, 1]], ["name": "layer1.0.relu#2", "shape": [1, 2]],
@@ -80,7 +81,7 @@ struct ReferenceSetTests {
         #expect(ref.activation(named: "layer1.0.relu#2").data == [0, 3])
         #expect(ref.activation(named: "input") == ref.input)
         #expect(ref.hasTap("fc") && !ref.hasTap("input") && !ref.hasTap("nope"))
-        #expect(ref.manifest.architecture.config["layers"]?.intArray == [1, 1, 1, 1])
+        #expect(ref.manifest.architecture.config["layers"]?.intArray == [2, 2, 2, 2])
         // A trailing slash is accepted.
         #expect(try ReferenceSet.load(directory: dir + "/").manifestPath == dir + "/manifest.json")
     }
