@@ -5,7 +5,7 @@ set -euo pipefail
 PYTHON=${PYTHON:-$HOME/.cache/vfw-venv/bin/python}
 VFW=${VFW:-.build/release/vfw}
 THREADS=${THREADS:-2}
-MODELS=${MODELS:-"resnet18 resnet50"}
+MODELS=${MODELS:-"resnet18 resnet50 vit-base"}
 BATCHES=${BATCHES:-"1 8"}
 WORK=$(mktemp -d /tmp/vfw-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -41,3 +41,18 @@ c=$($PYTHON tools/bench_convert.py --vfw $VFW --workdir $WORK)
 echo "| checkpoint | PyTorch s | vfw s | vfw / PyTorch | vfw peak RSS / checkpoint |"
 echo "|---|---|---|---|---|"
 echo "| $(field "$c" checkpoint_mb) MB | $(field "$c" torch_load_save_s) | $(field "$c" vfw_convert_s) | $(field "$c" ratio_vfw_over_torch)x | $(field "$c" vfw_peak_rss_over_checkpoint)x ($(field "$c" vfw_peak_rss_mb) MB) |"
+
+echo
+echo "## Indexing 200 JPEG photos (640x480) with resnet18: decode + preprocess + batched inference"
+echo
+i=$($PYTHON tools/bench_index.py --vfw $VFW --images 200 --threads $THREADS)
+echo "| PyTorch images/s | vfw index images/s | vfw / PyTorch throughput |"
+echo "|---|---|---|"
+echo "| $(field "$i" torch_images_per_s) | $(field "$i" vfw_images_per_s) | $(field "$i" ratio_vfw_over_torch_throughput)x |"
+
+echo
+echo "## Decode + preprocess of a 1024x768 JPEG (Pillow + torchvision transforms vs vfw Imaging)"
+echo
+$PYTHON tools/bench_image_preprocess.py $WORK/bench-1024x768.jpg | sed 's/^/    PyTorch side: /'
+echo
+$VFW bench --image $WORK/bench-1024x768.jpg --runs 30 | sed 's/^/    vfw side: /'

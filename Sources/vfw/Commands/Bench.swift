@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import Imaging
 import Models
 import TensorCore
 import VFWFormat
@@ -21,6 +22,7 @@ struct Bench: ParsableCommand {
         Examples:
           vfw bench --model resnet50 --batch 8 --threads 2
           vfw bench --file resnext101.vfw          # open time and --check throughput
+          vfw bench --image photo.jpg              # decode + preprocess time per preset
         """)
 
     @Option(help: "Model to time (\(ModelZoo.knownNames.joined(separator: ", "))).")
@@ -44,17 +46,22 @@ struct Bench: ParsableCommand {
     @Option(help: "A .vfw file: time opening it (header only) and verifying every checksum.")
     var file: String?
 
+    @Option(help: "An image: time decoding it and preprocessing it with each preset.")
+    var image: String?
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
     func validate() throws {
-        if (model == nil && weights == nil) == (file == nil) { throw ValidationError("give --model/--weights or --file") }
+        let modes = [model != nil || weights != nil, file != nil, image != nil].filter { $0 }.count
+        if modes != 1 { throw ValidationError("give one of --model/--weights, --file or --image") }
         if batch < 1 || runs < 1 || warmup < 0 { throw ValidationError("--batch and --runs must be positive") }
     }
 
     func run() throws {
         if let t = threads { setComputeThreads(t) }
         if let file { return try benchFile(file) }
+        if let image { return try benchImage(image) }
         let (m, name) = try loadModel()
         let x = Bench.input(batch: batch, size: m.imageSize)
         for _ in 0..<warmup { _ = m(x) }
@@ -101,6 +108,32 @@ struct Bench: ParsableCommand {
             print("{\"file\":\"\(path)\",\"bytes\":\(f!.fileSize),\"open_ms\":\(String(format: "%.3f", opens[opens.count / 2])),\"check_s\":\(String(format: "%.3f", secs)),\"check_gb_per_s\":\(String(format: "%.2f", gbps))}")
         } else {
             print("\(path): \(Format.bytes(f!.fileSize)); open (header, validation) median \(String(format: "%.3f", opens[opens.count / 2])) ms; --check \(String(format: "%.3f", secs)) s = \(String(format: "%.2f", gbps)) GB/s")
+        }
+    }
+
+    /// Decode alone, then decode + each preset, median (and min) of --runs runs, in milliseconds.
+    func benchImage(_ path: String) throws {
+        func time(_ body: () throws -> Void) rethrows -> (Double, Double) {
+            for _ in 0..<warmup { try body() }
+            var t: [Double] = []
+            for _ in 0..<max(runs, 5) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try body()
+                t.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            t.sort()
+            return (t[t.count / 2], t[0])
+        }
+        func decode() throws -> RGBImage {
+            do { return try ImageDecoder.decode(file: path) } catch { throw InputError("\(error)") }
+        }
+        let d = try time { _ = try decode() }
+        let tv = try time { _ = Preprocess.torchvision.tensor(from: try decode()) }
+        let hf = try time { _ = Preprocess.hfViT.tensor(from: try decode()) }
+        if json {
+            print("{\"image\":\"\(path)\",\"decode_ms\":\(String(format: "%.2f", d.0)),\"torchvision_ms\":\(String(format: "%.2f", tv.0)),\"hf_vit_ms\":\(String(format: "%.2f", hf.0))}")
+        } else {
+            print("\(path): decode \(String(format: "%.2f", d.0)) ms; decode + torchvision preset \(String(format: "%.2f", tv.0)) ms; decode + hf-vit preset \(String(format: "%.2f", hf.0)) ms (medians)")
         }
     }
 
