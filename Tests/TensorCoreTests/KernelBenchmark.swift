@@ -181,7 +181,13 @@ struct KernelBenchmark {
                 var y = Tensor.zeros([1])
                 let t = fastest { y = conv2d(x, weight: w, bias: b, stride: sh.s, padding: sh.k / 2, activation: .relu) }
                 let flops = 2.0 * Double(y.count) * Double(sh.c * sh.k * sh.k)
-                print("conv n\(batch) \(pad(sh.name, 30)) \(String(format: "%7.3f ms %6.1f GFLOP/s", t * 1e3, flops / t / 1e9))")
+                var line = "conv n\(batch) \(pad(sh.name, 30)) \(String(format: "%7.3f ms %6.1f GFLOP/s", t * 1e3, flops / t / 1e9))"
+                let prepared = PreparedConv2d(weight: w, bias: b, stride: sh.s, padding: sh.k / 2)
+                if prepared.usesWinograd(inputShape: x.shape) {
+                    let tw = fastest { y = prepared(x, activation: .relu) }
+                    line += String(format: "   winograd %7.3f ms %6.1f direct-equivalent GFLOP/s", tw * 1e3, flops / tw / 1e9)
+                }
+                print(line)
             }
         }
     }
