@@ -28,3 +28,9 @@ step "a wrong reference fails with exit 1 and names the first tap (the gate real
   $VFW synth --model resnet18 --seed 7 -o $WORK/r18-seed7.vfw --force > /dev/null &&
   { $VFW verify --reference $WORK/ref-resnet18 --weights $WORK/r18-seed7.vfw > $WORK/v-wrong.txt; test \$? -eq 1; } &&
   grep -q 'failure source: conv1' $WORK/v-wrong.txt"
+for v in hf-vit-classifier torchvision-vit-b32; do
+  step "$v: --isolated feeds every encoder layer its torch input, classifier top-1/top-5 agree, JSON validates" bash -o pipefail -c "
+    $VFW verify --reference $WORK/ref-$v --weights $WORK/$v.vfw --isolated --json $WORK/v-$v.json | tail -2 &&
+    $PYTHON tools/validate_json.py Schemas/verify-report.schema.json $WORK/v-$v.json &&
+    $PYTHON -c 'import json, sys; d = json.load(open(sys.argv[1])); t = d[\"taps\"]; assert all(x[\"feed\"] == \"isolated\" for x in t); a = t[-1][\"agreement\"]; assert a[\"top1_agreeing\"] == len(a[\"items\"]), a' $WORK/v-$v.json"
+done
