@@ -99,3 +99,18 @@ struct KernelWinogradScaleTests {
                 "max |error|: winograd \(wino), im2col \(direct), output scale \(scale)")
     }
 }
+
+@Suite("parallel loops")
+struct KernelThreadingTests {
+    @Test("parallelFor and parallelItems visit every index exactly once", arguments: [0, 1, 7, 64, 1000])
+    func coverage(_ count: Int) {
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+        defer { hits.deallocate() }
+        hits.initialize(repeating: 0, count: max(count, 1))
+        parallelFor(count, grain: 3) { range in for i in range { hits[i] += 1 } }
+        #expect((0..<count).allSatisfy { hits[$0] == 1 }, "parallelFor over \(count)")
+        hits.initialize(repeating: 0, count: max(count, 1))
+        parallelItems(count, threads: 3) { i in hits[i] += 1 }
+        #expect((0..<count).allSatisfy { hits[$0] == 1 }, "parallelItems over \(count)")
+    }
+}

@@ -10,8 +10,8 @@
 // scale defaults to 1/√D. For D = 64 it is 0.125, a power of two, so scaling the scores (HF) and
 // scaling q first (timm, torch MHA) are bit-identical, and both equal this.
 //
-// The (b, h) pairs are independent; they run in parallel on `computeThreads` threads, each using
-// OpenBLAS single-threaded for its small products (197×197×64 is too small to split well).
+// The (b, h) pairs are independent; threads claim them one at a time, each using OpenBLAS
+// single-threaded for its small products (197×197×64 is too small to split well).
 
 import COpenBLAS
 import Dispatch
@@ -86,13 +86,12 @@ func attentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsaf
         }
         return
     }
-    // Each thread takes whole heads and runs its products on one BLAS thread (measured 3× faster
-    // than sequential heads with a 2-thread BLAS at ViT-B sizes: 197×197×64 splits badly).
+    // Each thread takes whole heads and runs its products on one BLAS thread: 197×197×64 products
+    // split badly over BLAS threads (ViT-B batch 1 on the shared 2-core machine: 2.6 ms this way,
+    // 8.0 ms with sequential heads on a 2-thread BLAS).
     withSingleThreadedBLAS {
-        DispatchQueue.concurrentPerform(iterations: threads) { worker in
-            ScratchPool.shared.with(t * t) { scores in
-                for pair in stride(from: worker, to: pairs, by: threads) { head(pair, scores) }
-            }
+        parallelItems(pairs, threads: threads) { pair in  // claimed dynamically
+            ScratchPool.shared.with(t * t) { scores in head(pair, scores) }
         }
     }
 }

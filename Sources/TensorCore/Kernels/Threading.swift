@@ -33,16 +33,46 @@ public var computeThreads: Int {
 
 // MARK: - Parallel loops
 
-/// Runs `body` over `0..<count` split into contiguous chunks, one per thread, when each thread gets
-/// at least `grain` items of work (otherwise on the calling thread). `body` must only write
-/// disjoint memory per index.
+/// Runs `body` over `0..<count` split into contiguous chunks of at least `grain` items, on up to
+/// `computeThreads` threads (on the calling thread alone when there is not enough work). `body`
+/// must only write disjoint memory per index.
+///
+/// There are up to 4 chunks per thread, claimed dynamically, so a thread that the OS deschedules
+/// (the 2 cores are shared) delays the loop by one small chunk, not by half of it.
 @inline(__always)
 func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
     if count <= 0 { return }
-    let threads = Swift.min(computeThreads, count / Swift.max(grain, 1))
-    if threads <= 1 { body(0..<count); return }
-    DispatchQueue.concurrentPerform(iterations: threads) { k in
-        body((count * k / threads)..<(count * (k + 1) / threads))
+    let threads = computeThreads
+    let chunks = Swift.min(threads * 4, count / Swift.max(grain, 1))
+    if threads <= 1 || chunks <= 1 { body(0..<count); return }
+    parallelItems(chunks, threads: threads) { k in
+        body((count * k / chunks)..<(count * (k + 1) / chunks))
+    }
+}
+
+/// Runs `body(i)` for every i in `0..<count` on at most `threads` threads (the caller is one of
+/// them); each thread claims the next unclaimed i until none is left.
+func parallelItems(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+    let workers = Swift.min(threads, count)
+    if workers <= 1 { for i in 0..<count { body(i) }; return }
+    let next = ItemCounter()
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        while true {
+            let i = next.claim()
+            if i >= count { break }
+            body(i)
+        }
+    }
+}
+
+/// A shared "next item" counter.
+private final class ItemCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func claim() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        value += 1
+        return value - 1
     }
 }
 

@@ -15,8 +15,9 @@
 // multiplies. The transforms only add and subtract (and halve in G), so the result stays within a few
 // ulp of the direct convolution's (tested against the Double loop like every conv path).
 //
-// Work is split into chunks of whole tile rows; each thread takes chunks and runs transform →
-// 16 single-threaded sgemms → output transform in its own scratch, so V and M stay in cache.
+// Work is split into chunks of whole tile rows; threads claim chunks one at a time and run
+// transform → 16 single-threaded sgemms → output transform in their own scratch, so V and M stay
+// in cache.
 // Tiles of one tile row are computed 8 at a time (SIMD8 over tx); rows are padded to a multiple of 8
 // tiles (the padding tiles read zeros and are never stored).
 
@@ -79,7 +80,8 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, ph: Int,
     let tileRows = n * tilesH
     let threads = Swift.max(1, Swift.min(computeThreads, tileRows))
     var rowsPerChunk = Swift.max(1, winogradChunkTiles / tilesWp)
-    rowsPerChunk = Swift.min(rowsPerChunk, (tileRows + threads - 1) / threads)
+    // At least two chunks per thread when there are enough rows (dynamic load balance).
+    rowsPerChunk = Swift.min(rowsPerChunk, Swift.max(1, tileRows / (2 * threads)))
     let chunks = (tileRows + rowsPerChunk - 1) / rowsPerChunk
     let chunkTiles = rowsPerChunk * tilesWp
     let bufWidth = 2 * tilesWp + 16
@@ -87,11 +89,12 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, ph: Int,
                                     tilesH: tilesH, tilesWp: tilesWp, bufWidth: bufWidth)
     weights.u.withUnsafeBufferPointer { up in
         let u = up.base
+        // Threads claim chunks one at a time, each chunk with its own scratch.
         withSingleThreadedBLAS(if: threads > 1) {
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            parallelItems(chunks, threads: threads) { chunk in
                 ScratchPool.shared.with(16 * (cin + cout) * chunkTiles + 4 * bufWidth) { scratch in
                     let v = scratch, m = scratch + 16 * cin * chunkTiles, rowBuf = m + 16 * cout * chunkTiles
-                    for chunk in stride(from: worker, to: chunks, by: threads) {
+                    do {
                         let row0 = chunk * rowsPerChunk, rows = Swift.min(rowsPerChunk, tileRows - row0)
                         let t = rows * tilesWp  // tiles in this chunk
                         // V[ξ][c][t]
