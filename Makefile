@@ -6,7 +6,7 @@ VENV ?= $(HOME)/.cache/vfw-venv
 PYTHON := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps build release venv parity bench clean
+.PHONY: demo test deps build release venv parity bench clean fuzz test-sanitize
 
 ## Run the main job on its committed defaults: verify the Swift ResNet-18 and ViT-Base against PyTorch's activations.
 demo: release
@@ -47,6 +47,21 @@ parity: venv release
 ## Benchmarks: vfw and PyTorch in the same run on this machine.
 bench: venv release
 	PYTHON=$(PYTHON) VFW=.build/release/vfw bash tools/bench.sh
+
+## Fuzz every parser for FUZZ_SECONDS each, one target after the other (Fuzz/README.md). FUZZ_TARGETS picks some;
+## FUZZ_MERGE=1 merges new coverage into the committed corpora. Builds into .build-fuzz, outside `swift build`.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/run.sh $(FUZZ_TARGETS)
+
+## The test suite under AddressSanitizer, with UndefinedBehaviorSanitizer on the C code (the image shims): Swift has
+## no UBSan on Linux, and traps on overflow and out-of-bounds access by itself. SAN_FILTER runs a subset.
+SAN_FILTER ?=
+test-sanitize: deps
+	swift build --build-tests --sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-san
+	VFW_SANITIZER=address SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  swift test --skip-build --sanitize=address --scratch-path .build-san $(if $(SAN_FILTER),--filter '$(SAN_FILTER)')
 
 clean:
 	rm -rf .build out

@@ -17,7 +17,10 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case notFound(path: String, tensor: String)
     case invalidIndex(path: String, reason: String)
 
-    public var description: String {
+    /// One line naming the file, whatever the file put in the names and values it quotes.
+    public var description: String { oneLine(text) }
+
+    private var text: String {
         switch self {
         case .headerTooSmall(let p, let s):
             return "\(p): not a safetensors file: \(s) bytes is shorter than the 8-byte header length"
@@ -53,4 +56,27 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
             return "\(p): invalid sharded index: \(r)"
         }
     }
+}
+
+/// A message made safe to print as one line: text from a hostile file may hold newlines, terminal escapes or
+/// megabytes; control characters are escaped and the line is cut at `limit` characters.
+func oneLine(_ s: String, limit: Int = 2000) -> String {
+    var out = ""
+    var n = 0
+    for scalar in s.unicodeScalars {
+        if n >= limit { out += "…"; break }
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value) || (0x80..<0xA0).contains(scalar.value) {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        n += 1
+    }
+    return out
 }

@@ -422,7 +422,11 @@ final class Loader {
             _ = stored
             return RawTensor(dtype: dtype, shape: t.size, bytes: storage.slice(t.offset * es, outBytes))
         }
-        guard reserveCopy(outBytes) else { throw damaged(copyLimitText(outBytes)) }
+        // Not damage: a legitimate expanded or strided view can need this much; it is refused as too big to copy.
+        guard reserveCopy(outBytes) else {
+            throw TorchArchiveError.unsupportedTensor(path: path, tensor: name,
+                reason: "is a strided or expanded view; making it contiguous " + copyLimitText(outBytes).dropFirst(3))
+        }
         let out = OwnedBytes(count: outBytes)
         gather(from: storage.buffer, into: out.mutableBytes, elementSize: es, swapUnit: swap ? t.dtype.swapUnit : 1,
                offset: t.offset, size: t.size, stride: t.stride)

@@ -56,4 +56,30 @@ struct SafetensorsHostileInputTests {
         let empty = Data(#"{"weight_map":{"a":""}}"#.utf8)
         #expect(throws: SafetensorsError.self) { try ShardedSafetensors(indexPath: index, data: empty) }
     }
+
+    /// Inputs the fuzz targets crashed on (Tests/Fixtures/fuzz/<target>/), run the way the target runs them.
+    static func regressions(_ target: String) -> [String] {
+        let dir = fixture("fuzz/\(target)")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().map { dir + "/" + $0 }
+    }
+
+    @Test("fuzz regressions, sharded index: refused with one line naming the index (newline in a shard name)",
+          arguments: regressions("sharded"))
+    func shardedRegression(_ file: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let index = fixture("safetensors/sharded/model.safetensors.index.json")
+        do {
+            _ = try ShardedSafetensors(indexPath: index, data: data)
+        } catch {
+            let text = String(describing: error)
+            #expect(text.hasPrefix(index + ": ") && !text.contains("\n"), "\(text)")
+        }
+    }
+
+    @Test("messages escape what the file put in them: newlines, terminal escapes, megabyte names")
+    func messagesAreOneLine() {
+        let e = SafetensorsError.duplicateKey(path: "p", key: "a\nb\u{1B}[31m" + String(repeating: "x", count: 5000))
+        #expect(e.description.hasPrefix("p: header lists 'a\\nb\\u{1b}[31mxxx"))
+        #expect(!e.description.contains("\n") && e.description.count < 2100 && e.description.hasSuffix("…"))
+    }
 }

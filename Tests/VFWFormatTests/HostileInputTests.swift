@@ -61,4 +61,11 @@ struct VFWHostileInputTests {
             #expect(c.2.map { p.reason.hasPrefix($0) } == true, "\(c.0): \(p.reason)")
         }
     }
+
+    @Test("messages escape what the file put in them: newlines, terminal escapes, megabyte names")
+    func messagesAreOneLine() {
+        let e = VFWError.duplicateTensor(path: "p", name: "a\nb\u{1B}[31m" + String(repeating: "x", count: 5000))
+        #expect(e.description.hasPrefix("p: tensor 'a\\nb\\u{1b}[31mxxx"))
+        #expect(!e.description.contains("\n") && e.description.count < 2100 && e.description.hasSuffix("…"))
+    }
 }
