@@ -91,6 +91,8 @@ struct ConvBN {
     let weight: Tensor
     let mean: Tensor, variance: Tensor, gamma: Tensor, beta: Tensor
     let foldedWeight: Tensor, foldedBias: Tensor
+    /// The folded convolution prepared once at load (Winograd-transformed weights for 3x3 stride-1 convs).
+    let prepared: PreparedConv2d
     let stride: Int, padding: Int, groups: Int, eps: Float
 
     /// Second moment E[x²] of this unit's output, as estimated for synthetic weights (see `init`).
@@ -118,6 +120,7 @@ struct ConvBN {
         outputMoment = (gammaRange.0 * gammaRange.0 + gammaRange.0 * gammaRange.1 + gammaRange.1 * gammaRange.1) / 3 + 0.01
         (foldedWeight, foldedBias) = foldBatchNorm(convWeight: weight, convBias: nil, mean: mean, variance: variance,
                                                    weight: gamma, bias: beta, eps: eps)
+        prepared = PreparedConv2d(weight: foldedWeight, bias: foldedBias, stride: stride, padding: padding, groups: groups)
         self.stride = stride
         self.padding = padding
         self.groups = groups
@@ -138,7 +141,7 @@ struct ConvBN {
             }
             return y
         }
-        let y = conv2d(x, weight: foldedWeight, bias: foldedBias, stride: stride, padding: padding, groups: groups, activation: act)
+        let y = prepared(x, activation: act)
         taps.skip(name)
         taps.skip(bnName)
         if let r = reluName { taps.record(r, y) }
@@ -187,9 +190,20 @@ struct ResidualBlock {
         // Every conv but the last is followed by the block's `relu` module (one module, run several times).
         var out = x
         for conv in convs.dropLast() { out = conv(out, relu: "\(name).relu", taps: taps) }
-        out = convs.last!(out, taps: taps)
-        let identity = downsample.map { $0(x, taps: taps) } ?? x
-        if dropsResidual { reluInPlace(&out) } else { addInPlace(&out, identity, activation: .relu) }
+        // torchvision computes the branch's last conv-bn before the downsample; the add follows both.
+        let last = convs.last!
+        if !dropsResidual, !taps.wants(last.name), !taps.wants(last.bnName) {
+            let branchInput = out
+            // Order of tap bookkeeping stays torchvision's: conv3/bn3 (skipped), then downsample.
+            taps.skip(last.name)
+            taps.skip(last.bnName)
+            let identity = downsample.map { $0(x, taps: taps) } ?? x
+            out = last.prepared(branchInput, activation: .relu, residual: identity)
+        } else {
+            out = last(out, taps: taps)
+            let identity = downsample.map { $0(x, taps: taps) } ?? x
+            if dropsResidual { reluInPlace(&out) } else { addInPlace(&out, identity, activation: .relu) }
+        }
         taps.record("\(name).relu", out)
         taps.record(name, out)
         return out
