@@ -50,6 +50,17 @@ public final class MappedFile: ByteOwner, @unchecked Sendable {
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
+
+    /// Lowercase hex SHA-256 of the whole file. The mapping is kept alive while it is read: `bytes` alone
+    /// does not own it, and Swift may release a MappedFile right after its last use.
+    public func sha256() -> String {
+        withExtendedLifetime(self) { SHA256.hex(bytes) }
+    }
+
+    /// SHA-256 of the file at `path`.
+    public static func sha256(path: String) throws -> String {
+        try MappedFile(path: path).sha256()
+    }
 }
 
 /// Bytes vfw allocated itself (converted or gathered tensors), 64-byte aligned.

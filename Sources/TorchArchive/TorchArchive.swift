@@ -59,7 +59,8 @@ public struct TorchCheckpoint: @unchecked Sendable {
     /// True if the file starts like a torch.save file (zip `PK\x03\x04` or the legacy magic pickle).
     public static func looksLikeTorchFile(path: String) -> Bool {
         guard let file = try? MappedFile(path: path) else { return false }
-        return hasPrefix(file.bytes, zipMagic) || legacyMagicEnd(file.bytes) != nil
+        // `bytes` does not own the mapping: keep the file alive while they are read.
+        return withExtendedLifetime(file) { hasPrefix(file.bytes, zipMagic) || legacyMagicEnd(file.bytes) != nil }
     }
 }
 

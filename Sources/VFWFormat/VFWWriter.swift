@@ -56,8 +56,11 @@ public enum VFWWriter {
             precondition(raw.dtype == t.dtype && raw.shape == t.shape && raw.bytes.count == h.tensors[i].length,
                          "tensor \(t.name) does not match its declared dtype/shape")
             try out.writeZeros(h.tensors[i].offset - position)
-            try out.write(raw.bytes.buffer)
-            h.tensors[i].crc32 = hex8(crc32(raw.bytes.buffer))
+            // The buffer pointer does not own its memory: keep the tensor (and so its owner) alive while read.
+            try withExtendedLifetime(raw) {
+                try out.write(raw.bytes.buffer)
+                h.tensors[i].crc32 = hex8(crc32(raw.bytes.buffer))
+            }
             position = h.tensors[i].offset + h.tensors[i].length
             progress?(position, total)
         }

@@ -135,8 +135,7 @@ enum Provenance {
     }
 
     static func sha256(ofFile path: String) throws -> String {
-        let f = try MappedFile(path: path)
-        return SHA256.hex(f.bytes)
+        try MappedFile.sha256(path: path)
     }
 }
 

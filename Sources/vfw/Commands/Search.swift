@@ -63,7 +63,7 @@ struct Index: ParsableCommand {
         let d = rows[0].count
         let emb = RawTensor.float32(rows.flatMap { $0 }, shape: [rows.count, d])
         let filesJSON = String(decoding: try JSONEncoder().encode(kept), as: UTF8.self)
-        let sha = SHA256.hex(try MappedFile(path: (try WeightSource.open(model.weights)).weightsPath).bytes)
+        let sha = try MappedFile.sha256(path: (try WeightSource.open(model.weights)).weightsPath)
         let header = VFWHeader(
             provenance: .init(sourceFile: nil, sourceSHA256: nil, sourceFormat: "vfw", converter: "vfw \(vfwVersion)",
                               created: Provenance.creationTime(), notes: ["vfw index \(folder)"]),
@@ -115,7 +115,7 @@ struct Search: ParsableCommand {
             throw InputError("\(index): the weights it was built with (\(w)) are not there; pass --weights")
         }
         let source = try WeightSource.open(w)
-        if let expected = meta["vfw.index.weights_sha256"], SHA256.hex(try MappedFile(path: source.weightsPath).bytes) != expected {
+        if let expected = meta["vfw.index.weights_sha256"], try MappedFile.sha256(path: source.weightsPath) != expected {
             throw InputError("\(w): not the weights \(index) was built with (SHA-256 differs); rebuild the index")
         }
         var opts = try ModelOptions.parse(["--weights", w, "--preprocess", meta["vfw.index.preprocess"] ?? "torchvision"])
