@@ -1,5 +1,5 @@
-// Any JSON value, for the parts of the header whose shape belongs to someone else
-// (an architecture's config, a converter's notes). Codable both ways, key order sorted on output.
+// Any JSON value, for the parts of a document whose shape belongs to someone else (an architecture's
+// config in a .vfw header or a reference manifest). Codable both ways; numbers without a fraction decode as `.int`.
 
 public enum JSONValue: Codable, Equatable, Sendable, CustomStringConvertible {
     case null
@@ -51,6 +51,12 @@ public enum JSONValue: Codable, Equatable, Sendable, CustomStringConvertible {
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    /// An array of integers, or nil when any element is not one.
+    public var intArray: [Int]? {
+        guard let a = arrayValue else { return nil }
+        let ints = a.compactMap(\.intValue)
+        return ints.count == a.count ? ints : nil
+    }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
 

@@ -105,55 +105,8 @@ public struct ReferenceManifest: Codable, Sendable, Equatable {
         public var revision: Int
     }
 
-    /// A JSON value (the family-specific `config`). Numbers without a fraction decode as `.int`.
-    public enum Value: Codable, Sendable, Equatable {
-        case null
-        case bool(Bool)
-        case int(Int)
-        case double(Double)
-        case string(String)
-        case array([Value])
-        case object([String: Value])
-
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if c.decodeNil() { self = .null }
-            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-            else if let i = try? c.decode(Int.self) { self = .int(i) }
-            else if let d = try? c.decode(Double.self) { self = .double(d) }
-            else if let s = try? c.decode(String.self) { self = .string(s) }
-            else if let a = try? c.decode([Value].self) { self = .array(a) }
-            else { self = .object(try c.decode([String: Value].self)) }
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.singleValueContainer()
-            switch self {
-            case .null: try c.encodeNil()
-            case .bool(let b): try c.encode(b)
-            case .int(let i): try c.encode(i)
-            case .double(let d): try c.encode(d)
-            case .string(let s): try c.encode(s)
-            case .array(let a): try c.encode(a)
-            case .object(let o): try c.encode(o)
-            }
-        }
-
-        public var intValue: Int? { if case .int(let i) = self { return i }; return nil }
-        public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-        public var doubleValue: Double? {
-            switch self {
-            case .int(let i): return Double(i)
-            case .double(let d): return d
-            default: return nil
-            }
-        }
-        public var intArray: [Int]? {
-            guard case .array(let a) = self else { return nil }
-            let ints = a.compactMap(\.intValue)
-            return ints.count == a.count ? ints : nil
-        }
-    }
+    /// A JSON value (the family-specific `config`): TensorCore's JSONValue, the type the .vfw header uses too.
+    public typealias Value = JSONValue
 }
 
 extension ReferenceManifest {

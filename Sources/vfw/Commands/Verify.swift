@@ -285,7 +285,7 @@ enum VerifyRunner {
                 throw InputError("\(ref.manifestPath): the reference was made with \(m.weights.file), which is not in \(ref.directory); pass --weights FILE")
             }
             let arch = VFWHeader.Architecture(name: m.architecture.name, family: m.architecture.family,
-                                              config: m.architecture.config.mapValues(JSONValue.init))
+                                              config: m.architecture.config)
             let tensors: [(name: String, tensor: RawTensor)]
             do { tensors = try ModelZoo.synthesiseCheckpoint(arch, seed: UInt64(synth.seed)) } catch { throw InputError("\(ref.manifestPath): \(error)") }
             // The reference was computed from the file `vfw synth` wrote; the same bytes must come out again.
@@ -335,7 +335,7 @@ enum VerifyRunner {
         guard m.family == arch.family else { throw fail("family \(arch.family), not \(m.family)") }
         for (key, value) in m.config.sorted(by: { $0.key < $1.key }) where !key.contains("eps") {
             guard let mine = arch.config[key] else { continue }
-            let theirs = JSONValue(value)
+            let theirs = value
             if !sameJSON(mine, theirs) { throw fail("\(key) \(mine), not \(theirs)") }
         }
     }
@@ -442,19 +442,6 @@ enum VerifyRunner {
     }
 }
 
-extension JSONValue {
-    init(_ v: ReferenceManifest.Value) {
-        switch v {
-        case .null: self = .null
-        case .bool(let b): self = .bool(b)
-        case .int(let i): self = .int(i)
-        case .double(let d): self = .double(d)
-        case .string(let s): self = .string(s)
-        case .array(let a): self = .array(a.map(JSONValue.init))
-        case .object(let o): self = .object(o.mapValues(JSONValue.init))
-        }
-    }
-}
 
 /// Finds the committed Reference/NAME: VFW_REFERENCE_DIR, then ./Reference, then beside the executable's checkout.
 enum ReferenceLocator {
