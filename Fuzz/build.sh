@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of Fuzz/Targets into .build-fuzz/ (outside `swift build`, which never sees them).
 #
-# SwiftPM cannot link a target without main against libFuzzer's main, and the library modules are not products,
-# so this compiles the modules the parsers need with swiftc, one module at a time, in dependency order:
+# `swift build --sanitize=fuzzer` would need the targets in Package.swift (so in every normal build), and a side
+# package cannot depend on the reader modules (they are not products), so this compiles the modules the parsers
+# need with swiftc, one module at a time, in dependency order:
 # TensorCore with AddressSanitizer only (its kernels are not fuzzed; coverage there would only dilute the signal),
 # the reader modules with `-sanitize=fuzzer,address` (coverage + ASan) and `-enable-testing` (the zip and pickle
 # targets reach internal types through @testable import). A module is rebuilt only when a source is newer.
