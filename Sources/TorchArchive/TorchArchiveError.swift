@@ -1,6 +1,7 @@
 // Everything that can be wrong with a torch.save file, as one-line sentences that start with the file path.
 
 import Foundation
+import TensorCore
 
 /// Why a torch.save file could not be read. Every `description` is ONE line starting with the file path.
 public enum TorchArchiveError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -98,27 +99,9 @@ public enum TorchArchiveError: Error, CustomStringConvertible, Equatable, Sendab
     }
 }
 
-/// Text from a file made safe for a one-line message: control characters escaped, long text shortened.
-func oneLine(_ s: String, limit: Int = 300) -> String {
-    var out = ""
-    var n = 0
-    for scalar in s.unicodeScalars {
-        if n >= limit { out += "…"; break }
-        switch scalar {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value) || (0x80..<0xA0).contains(scalar.value) {
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        n += 1
-    }
-    return out
-}
+/// Text from a file made safe for a one-line message (TensorCore's `oneLine`), by default cut at 300 characters, so
+/// that a message quoting several values of a file stays readable.
+func oneLine(_ s: String, limit: Int = 300) -> String { TensorCore.oneLine(s, limit: limit) }
 
 func listText(_ items: [String]) -> String {
     if items.isEmpty { return "(none)" }
@@ -177,19 +160,8 @@ public struct PickleLimits: Sendable, Equatable {
 
     /// The defaults with what `VFW_LIMITS` sets; `problem` when the variable is malformed.
     public static func fromEnvironment() -> (limits: PickleLimits, problem: String?) {
-        var l = PickleLimits.default
-        switch LimitsVariable.parse(ProcessInfo.processInfo.environment[LimitsVariable.name]) {
-        case .failure(let p): return (l, p.reason)
-        case .success(let values):
-            if let v = values["memo"] { l.maxMemo = v }
-            if let v = values["depth"] { l.maxStackDepth = v }
-            if let v = values["string"] { l.maxStringLength = v }
-            if let v = values["items"] { l.maxContainerItems = v }
-            if let v = values["opcodes"] { l.maxOpcodes = v }
-            if let v = values["pickle"] { l.maxTotalBytes = v }
-            if let v = values["tensors"] { l.maxTensors = v }
-            if let v = values["copy"] { l.maxCopyBytes = v }
-            return (l, nil)
-        }
-    }
-}
+        LimitsVariable.fromEnvironment(PickleLimits.default, fields: [
+            "memo": \.maxMemo, "depth": \.maxStackDepth, "string": \.maxStringLength, "items": \.maxContainerItems,
+            "opcodes": \.maxOpcodes, "pickle": \.maxTotalBytes, "tensors": \.maxTensors, "copy": \.maxCopyBytes,
+        ])
+    }}

@@ -1,5 +1,7 @@
 // Everything that can be wrong with a .vfw file, as sentences naming the file and the tensor.
 
+import TensorCore
+
 public enum VFWError: Error, CustomStringConvertible, Equatable {
     case tooShort(path: String, size: Int)
     case badMagic(path: String)
@@ -21,8 +23,8 @@ public enum VFWError: Error, CustomStringConvertible, Equatable {
     case trailingBytes(path: String, count: Int)
     case checksumMismatch(path: String, tensor: String, stored: String, actual: String)
 
-    /// One line naming the file, whatever the file put in the names and values it quotes.
-    public var description: String { oneLine(text) }
+    /// One line naming the file, whatever the file put in the names and values it quotes (at most 2000 characters).
+    public var description: String { oneLine(text, limit: 2000) }
 
     private var text: String {
         switch self {
@@ -68,26 +70,3 @@ public enum VFWError: Error, CustomStringConvertible, Equatable {
 }
 
 func shapeText(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
-
-/// A message made safe to print as one line: text from a hostile file may hold newlines, terminal escapes or
-/// megabytes; control characters are escaped and the line is cut at `limit` characters.
-func oneLine(_ s: String, limit: Int = 2000) -> String {
-    var out = ""
-    var n = 0
-    for scalar in s.unicodeScalars {
-        if n >= limit { out += "…"; break }
-        switch scalar {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value) || (0x80..<0xA0).contains(scalar.value) {
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        n += 1
-    }
-    return out
-}

@@ -30,13 +30,12 @@ struct WeightSource {
             throw InputError("\(path): no such file or folder")
         }
         if isDir.boolValue { return try openFolder(path, key: key) }
-        let config = siblingConfig(of: path)
         if path.hasSuffix(".index.json") {
             if path.hasSuffix(".safetensors.index.json") {
                 let s = try ShardedSafetensors(indexPath: path)
                 return WeightSource(path: path, weightsPath: path, kind: .safetensorsSharded,
                                     tensors: try s.tensorNames.map { ($0, try s.tensor($0)) }, metadata: s.metadata,
-                                    notes: [], vfw: nil, configJSON: config)
+                                    notes: [], vfw: nil, configJSON: try siblingConfig(of: path))
             }
             throw InputError("\(path): sharded .bin checkpoints (pytorch_model.bin.index.json) are not supported yet; convert each shard or use safetensors")
         }
@@ -47,6 +46,8 @@ struct WeightSource {
                                 tensors: f.tensorNames.map { ($0, f.tensor($0)!) }, metadata: f.header.metadata,
                                 notes: [], vfw: f, configJSON: nil)
         }
+        // Read only for formats that may need it to recognise the model: a .vfw file names its architecture itself.
+        let config = try siblingConfig(of: path)
         if let torch = try TorchInput.open(path, head: head, key: key, config: config) { return torch }
         if path.hasSuffix(".safetensors") || looksLikeSafetensors(head) {
             let s = try SafetensorsFile(path: path)
@@ -68,9 +69,27 @@ struct WeightSource {
         throw InputError("\(dir): folder holds none of \(candidates.joined(separator: ", "))")
     }
 
-    static func siblingConfig(of path: String) -> Data? {
+    /// Most bytes of a config.json vfw reads beside weights. Hugging Face model configs are a few KB, about 1 MB with
+    /// a 21,841-class label map; a bigger file is not a model config, and reading it whole would let a stray or
+    /// hostile file in the folder take the memory.
+    static let maxConfigBytes = 16_000_000
+
+    /// config.json in the folder of `path`, if there is one vfw can read; nil when there is none (or it is unreadable,
+    /// as a missing config is: the weights' shapes still tell the model). Refused when larger than `maxConfigBytes`,
+    /// reading at most one byte past it whatever size the file claims.
+    static func siblingConfig(of path: String) throws -> Data? {
         let dir = (path as NSString).deletingLastPathComponent
-        return FileManager.default.contents(atPath: (dir.isEmpty ? "." : dir) + "/config.json")
+        let configPath = (dir.isEmpty ? "." : dir) + "/config.json"
+        guard let h = FileHandle(forReadingAtPath: configPath) else { return nil }
+        defer { try? h.close() }
+        let data: Data
+        do { data = try h.read(upToCount: maxConfigBytes + 1) ?? Data() } catch { return nil }
+        guard data.count <= maxConfigBytes else {
+            throw InputError("\(configPath): larger than \(byteLimitText(maxConfigBytes)), too large for a model's config.json "
+                + "(vfw reads it beside \(path) to recognise the model); move it out of the folder or replace it "
+                + "with the model's config.json")
+        }
+        return data
     }
 
     static func readHead(_ path: String, count: Int) throws -> [UInt8] {

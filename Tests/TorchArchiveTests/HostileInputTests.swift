@@ -92,4 +92,10 @@ struct TorchHostileInputTests {
             #expect(e.description.hasSuffix("VFW_LIMITS=\(key)=N raises it)"), "\(e)")
         }
     }
+
+    @Test("messages escape each value the file put in them and cut it at 300 characters")
+    func messagesAreOneLine() {
+        let e = TorchArchiveError.duplicateTensorName(path: "p", name: "a\nb\u{1B}[31m" + String(repeating: "x", count: 5000))
+        #expect(e.description == "p: tensor name 'a\\nb\\u{1b}[31m" + String(repeating: "x", count: 292) + "…' appears more than once")
+    }
 }

@@ -1,5 +1,6 @@
 // Hostile-input rules of the .vfw reader: the in-memory entry point the fuzz target uses, the header and
-// tensor-count limits, and the VFW_LIMITS parser (Fuzz/, Tests/Fixtures/malicious for the end-to-end side).
+// tensor-count limits (Fuzz/, Tests/Fixtures/malicious for the end-to-end side; the VFW_LIMITS parser itself is
+// tested in Tests/TensorCoreTests/LimitsVariableTests.swift).
 
 import Foundation
 import Testing
@@ -40,26 +41,6 @@ struct VFWHostileInputTests {
         #expect(VFWError.headerTooLarge(path: "g", headerLength: 1 << 40, limit: 100_000_000).description
             == "g: header length 1099511627776 exceeds the 100 MB limit (raise it with VFW_LIMITS=header=N)")
         _ = try b.withUnsafeBytes { try VFWFile(bytes: $0, name: "g.vfw", limits: VFWLimits(maxTensors: 4)) }
-    }
-
-    @Test("VFW_LIMITS: keys, suffixes and every malformed form", arguments: [
-        ("", [String: Int](), nil as String?),
-        ("header=1Gi, tensors=2_000", ["header": 1 << 30, "tensors": 2000], nil),
-        ("copy=3G,memo=5M,items=7K,string=1Ti,pickle=2Mi", ["copy": 3_000_000_000, "memo": 5_000_000, "items": 7000,
-                                                           "string": 1 << 40, "pickle": 2 << 20], nil),
-        ("header", nil, "VFW_LIMITS: 'header' is not key=value"),
-        ("heder=5", nil, "VFW_LIMITS: unknown limit 'heder'"),
-        ("header=-1", nil, "VFW_LIMITS: '-1' for header is not a non-negative number"),
-        ("header=5X", nil, "VFW_LIMITS: '5X' for header is not"),
-        ("header=99999999999T", nil, "VFW_LIMITS: '99999999999T' for header is not"),
-    ] as [(String, [String: Int]?, String?)])
-    func variable(_ c: (String, [String: Int]?, String?)) {
-        switch LimitsVariable.parse(c.0) {
-        case .success(let v):
-            #expect(c.1 == v, "\(c.0)")
-        case .failure(let p):
-            #expect(c.2.map { p.reason.hasPrefix($0) } == true, "\(c.0): \(p.reason)")
-        }
     }
 
     @Test("messages escape what the file put in them: newlines, terminal escapes, megabyte names")

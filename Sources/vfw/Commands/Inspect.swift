@@ -115,26 +115,31 @@ struct InspectReport: Encodable {
         }
     }
 
+    /// The table. Names, metadata, notes and header fields are the file's words, and a hostile file can put newlines
+    /// or terminal escapes in them (a tensor named "\u{1b}[2J" clears the screen): every line after the first (the
+    /// path the user typed) and every tensor name go through `oneLine`, escaped but not cut, since a long metadata
+    /// value is legitimate here. `--json` is for programs; its encoder escapes newlines and ESC itself.
     var text: String {
+        func shown(_ s: String) -> String { oneLine(s, limit: .max) }
         var lines: [String] = []
         lines.append("\(file): \(format)\(format_version.map { " \($0)" } ?? ""), \(Format.bytes(file_bytes))")
         if let a = architecture {
             let cfg = a.config.keys.sorted().map { "\($0)=\(a.config[$0]!)" }.joined(separator: " ")
-            lines.append("architecture: \(a.name) (\(a.family))\(cfg.isEmpty ? "" : "  \(cfg)")")
+            lines.append(shown("architecture: \(a.name) (\(a.family))\(cfg.isEmpty ? "" : "  \(cfg)")"))
         }
-        if let p = preprocessing { lines.append("preprocessing: \(p)") }
+        if let p = preprocessing { lines.append(shown("preprocessing: \(p)")) }
         if let p = provenance {
             var s = "provenance: \(p.sourceFormat)"
             if let f = p.sourceFile { s += " \(f)" }
             if let h = p.sourceSHA256 { s += " sha256 \(h.prefix(16))..." }
             s += ", \(p.converter), \(p.created)"
-            lines.append(s)
-            for n in p.notes { lines.append("  note: \(n)") }
+            lines.append(shown(s))
+            for n in p.notes { lines.append(shown("  note: \(n)")) }
         }
-        for n in notes { lines.append("note: \(n)") }
-        for k in metadata.keys.sorted() { lines.append("metadata: \(k) = \(metadata[k]!)") }
+        for n in notes { lines.append(shown("note: \(n)")) }
+        for k in metadata.keys.sorted() { lines.append(shown("metadata: \(k) = \(metadata[k]!)")) }
         lines.append("")
-        lines.append(Format.table(tensors.map { [$0.name, $0.dtype, Format.shape($0.shape), Format.grouped($0.bytes)] },
+        lines.append(Format.table(tensors.map { [shown($0.name), $0.dtype, Format.shape($0.shape), Format.grouped($0.bytes)] },
                                   header: ["name", "dtype", "shape", "bytes"], rightAligned: [3]))
         lines.append("")
         let dt = by_dtype.map { "\($0.dtype) \($0.tensors) (\(Format.bytes($0.bytes)))" }.joined(separator: ", ")
