@@ -59,6 +59,85 @@ static void on_emit_message(j_common_ptr cinfo, int level) {
 
 static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+/// vfw's own rule for Huffman-coded files, stricter than Pillow: every component of the frame must be coded
+/// by some DC or sequential scan (Ss = 0), and each such scan must hold at least one bit per 8x8 block it
+/// codes. Returns 0 and writes `msg` when the file breaks it.
+///
+/// Why: the output raster, and for progressive files libjpeg's whole-image coefficient buffer (2 bytes per
+/// sample), are sized from the frame header before any scan data is decoded, and libjpeg fills what a scan
+/// lacks with zeros (warning "premature end of data segment", which Pillow ignores) and leaves components no
+/// scan codes flat. So 144 bytes claiming 13000x13000 cost ~900 MB and seconds (Tests/Fixtures/fuzz/jpeg).
+/// Every complete Huffman-coded file obeys the rule: a sequential scan codes a DC and an AC symbol per block,
+/// a progressive DC scan a DC symbol or a correction bit per block, Huffman codes are 1 to 16 bits long, and
+/// each component's DC coefficients must be coded before its AC ones (ITU-T T.81 Annex G). As the component
+/// with the largest sampling factors covers the whole image, a file then claims at most 8 x 64 = 512 pixels
+/// per byte it holds.
+///
+/// Marker walk as libjpeg's next_marker (jdmarker.c): garbage before a 0xFF is skipped, 0xFF fill bytes
+/// too; a scan's entropy-coded data runs to the first marker that is neither a stuffed 0xFF00 nor a restart
+/// marker RST0-7. Data counts as the bytes present (stuffing included: an upper bound on the bits).
+static int check_scan_data(const struct jpeg_decompress_struct *cinfo, const uint8_t *data, size_t size,
+                           char *msg, size_t msg_size) {
+    int coded[MAX_COMPONENTS] = {0};
+    size_t pos = 2;  // after SOI
+    while (pos < size) {
+        while (pos < size && data[pos] != 0xFF) pos++;  // garbage (libjpeg warns and skips it)
+        while (pos < size && data[pos] == 0xFF) pos++;  // fill bytes
+        if (pos >= size) break;
+        uint8_t m = data[pos++];
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) continue;  // standalone markers
+        if (m == 0xD9) break;                                                 // EOI
+        if (size - pos < 2) break;
+        size_t length = (size_t)data[pos] << 8 | data[pos + 1];
+        if (length < 2 || length > size - pos) break;  // libjpeg reports the damage itself
+        const uint8_t *seg = data + pos + 2;
+        size_t seg_len = length - 2;
+        pos += length;
+        if (m != 0xDA) continue;  // not SOS
+        // SOS: Ns, Ns x (component selector, tables), Ss, Se, Ah/Al.
+        if (seg_len < 1 || seg_len < 1 + 2 * (size_t)seg[0] + 3) break;
+        int ns = seg[0];
+        int ss = seg[1 + 2 * ns];
+        size_t entropy = 0;
+        while (pos < size) {
+            if (data[pos] == 0xFF && pos + 1 < size) {
+                uint8_t next = data[pos + 1];
+                if (next != 0x00 && !(next >= 0xD0 && next <= 0xD7) && next != 0xFF) break;
+            }
+            pos++;
+            entropy++;
+        }
+        if (ss != 0) continue;  // a progressive AC scan: end-of-band runs code up to 32767 blocks in a symbol
+        uint64_t blocks = 0;
+        for (int i = 0; i < ns; i++) {
+            int id = seg[1 + 2 * i];
+            for (int c = 0; c < cinfo->num_components && c < MAX_COMPONENTS; c++) {
+                const jpeg_component_info *comp = &cinfo->comp_info[c];
+                if (comp->component_id != id) continue;
+                blocks += (uint64_t)comp->width_in_blocks * (uint64_t)comp->height_in_blocks;
+                coded[c] = 1;
+            }
+        }
+        if (blocks > (uint64_t)entropy * 8) {
+            snprintf(msg, msg_size,
+                     "%ux%u JPEG with a scan of %zu bytes for %llu 8x8 blocks (at least one bit each): "
+                     "image data missing",
+                     (unsigned)cinfo->image_width, (unsigned)cinfo->image_height, entropy,
+                     (unsigned long long)blocks);
+            return 0;
+        }
+    }
+    for (int c = 0; c < cinfo->num_components && c < MAX_COMPONENTS; c++) {
+        if (!coded[c]) {
+            snprintf(msg, msg_size, "%ux%u JPEG whose component %d is coded by no DC scan: image data missing",
+                     (unsigned)cinfo->image_width, (unsigned)cinfo->image_height,
+                     cinfo->comp_info[c].component_id);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int32_t vfw_jpeg_decode(const uint8_t *data, size_t size, vfw_raster *out) {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
@@ -112,6 +191,17 @@ int32_t vfw_jpeg_decode(const uint8_t *data, size_t size, vfw_raster *out) {
         record(out, VFW_ERR_TOO_LARGE, msg);
         longjmp(err.jump, 1);
     }
+    // Refuse before allocating if the scans cannot hold the pixels the frame header claims (see
+    // check_scan_data). Arithmetic-coded files can code a block in a small fraction of a bit, so for them
+    // (rare) only the pixel limit above applies, as in Pillow.
+    if (!cinfo.arith_code) {
+        char msg[200];
+        if (!check_scan_data(&cinfo, data, size, msg, sizeof msg)) {
+            record(out, VFW_ERR_CORRUPT, msg);
+            longjmp(err.jump, 1);
+        }
+    }
+
     cinfo.dct_method = JDCT_ISLOW;       // libjpeg's default; Pillow changes it only in draft mode
     cinfo.do_fancy_upsampling = TRUE;    // likewise
     cinfo.scale_num = 1;

@@ -51,6 +51,24 @@ static void on_read(png_structp png, png_bytep dst, size_t n) {
     src->pos += n;
 }
 
+/// Sums the lengths of the IDAT chunks present in `data` (a chunk cut short by the end of the file counts
+/// with the bytes it has). Walks chunk headers only; stops at IEND or at the end of the data.
+static uint64_t idat_bytes_present(const uint8_t *data, size_t size) {
+    uint64_t total = 0;
+    size_t pos = 8;  // after the signature
+    while (size >= 8 && pos <= size - 8) {
+        uint32_t length = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 |
+                          (uint32_t)data[pos + 2] << 8 | (uint32_t)data[pos + 3];
+        const uint8_t *type = data + pos + 4;
+        size_t body = pos + 8;
+        size_t have = size - body;
+        if (memcmp(type, "IDAT", 4) == 0) total += length < have ? length : have;
+        if (memcmp(type, "IEND", 4) == 0 || (uint64_t)length + 4 >= have) break;
+        pos = body + (size_t)length + 4;  // + CRC
+    }
+    return total;
+}
+
 int32_t vfw_png_decode(const uint8_t *data, size_t size, vfw_raster *out) {
     memset(out, 0, sizeof *out);
     png_source src = {data, size, 0, out};
@@ -79,6 +97,14 @@ int32_t vfw_png_decode(const uint8_t *data, size_t size, vfw_raster *out) {
     }
 
     png_set_read_fn(png, &src, on_read);
+    // libpng mallocs a text or profile chunk's claimed length before reading it (png_read_buffer), so 41
+    // bytes whose zTXt chunk claims 2 GB made it allocate 2 GB (Fuzz/README.md, Tests/Fixtures/fuzz/png).
+    // png_set_chunk_malloc_max does not stop that in libpng 1.6.39 (an over-long ancillary chunk is only a
+    // benign error, then read anyway). vfw uses no ancillary chunk, so libpng skips them all, except tRNS
+    // (at most 256 bytes), as unknown chunks: read through a fixed 1 KB buffer, never stored, their CRC
+    // still checked (png_crc_finish), so a bad CRC before IDAT still fails as in Pillow.
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+    png_set_chunk_malloc_max(png, (png_alloc_size_t)8 << 20);  // and anything libpng still allocates per chunk
     // CRCs as Pillow checks them (PngImagePlugin.py PngImageFile._open / ChunkStream.crc): every
     // chunk before the first IDAT, ancillary ones included, must match, or the file is broken ...
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
@@ -102,6 +128,24 @@ int32_t vfw_png_decode(const uint8_t *data, size_t size, vfw_raster *out) {
         record(out, VFW_ERR_TOO_LARGE, msg);
         png_destroy_read_struct(&png, &info, NULL);
         return out->status;
+    }
+
+    // The raster is allocated before any pixel data is read, so check first that the file holds enough
+    // compressed data to fill it: DEFLATE expands at most 1032:1 (a 258-byte match in two 1-bit codes),
+    // and the filtered scanlines hold at least width * height * bits-per-pixel / 8 bytes (interlaced or
+    // not). A file failing this can only run out of IDAT data part way, which libpng and Pillow both
+    // refuse ("Not enough image data" / "image file is truncated"); refusing it first keeps a 69-byte
+    // file from allocating a 1.35 GB raster. Memory stays within 1032 x the file size (and the pixel
+    // limit above).
+    {
+        uint64_t file_channels = png_get_channels(png, info);
+        uint64_t min_raw = ((uint64_t)width * height * file_channels * (uint64_t)bit_depth) / 8;
+        uint64_t idat = idat_bytes_present(data, size);
+        if (min_raw > idat * 1032 + 1032) {
+            record(out, VFW_ERR_TRUNCATED, "file ends before the image data is complete");
+            png_destroy_read_struct(&png, &info, NULL);
+            return out->status;
+        }
     }
 
     if (color_type == PNG_COLOR_TYPE_PALETTE) {

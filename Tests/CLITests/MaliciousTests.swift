@@ -150,3 +150,48 @@ struct MaliciousTests {
         #expect(high.status == 0, "\(high.stderr)")
     }
 }
+
+/// Images whose headers claim far more pixels than their data holds (Tests/Fixtures/images/hostile, written by
+/// tools/make_hostile_images.py with Pillow's verdicts) and the image fuzz findings (Tests/Fixtures/fuzz): before
+/// vfw checked the data against the header, under this address-space limit the JPEGs crashed vfw (a 507 MB raster
+/// it could not allocate) and the 13000x13000 PNG failed with "out of memory".
+enum HostileImageSuite {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var path: String
+        var refusal: String
+        var testDescription: String { (path as NSString).lastPathComponent }
+    }
+    static let cases: [Case] = {
+        struct Doc: Decodable { struct C: Decodable { var vfw_refusal: String }; var cases: [String: C] }
+        let folder = fixture("images/hostile")
+        guard let data = FileManager.default.contents(atPath: folder + "/cases.json"),
+              let doc = try? JSONDecoder().decode(Doc.self, from: data) else { return [] }
+        return doc.cases.keys.sorted().map { Case(path: folder + "/" + $0, refusal: doc.cases[$0]!.vfw_refusal) } + [
+            Case(path: fixture("fuzz/png/ztxt-chunk-claims-2GB-41-bytes.png"), refusal: "truncated PNG"),
+            Case(path: fixture("fuzz/png/ihdr-13000x13000-rgba16-69-bytes.png"), refusal: "truncated PNG"),
+            Case(path: fixture("fuzz/jpeg/sof2-13000x13000-144-bytes.jpg"), refusal: "image data missing"),
+        ]
+    }()
+    /// resnet18 synthetic weights, made once for the suite.
+    static let weights: String = {
+        let dir = scratchDir("hostile-images-weights")
+        _ = try? runVFW(["synth", "--model", "resnet18", "--classes", "5", "-o", dir + "/r18.vfw"])
+        return dir + "/r18.vfw"
+    }()
+}
+
+@Suite("hostile images, end to end")
+struct HostileImageCLITests {
+    @Test("vfw embed refuses it: exit 2, one line naming the file and the reason, within the memory and time limits",
+          arguments: HostileImageSuite.cases)
+    func embed(_ c: HostileImageSuite.Case) throws {
+        #expect(HostileImageSuite.cases.count >= 7)
+        let (r, seconds) = try runLimited(["embed", c.path, "--weights", HostileImageSuite.weights])
+        #expect(r.status == 2, "exit \(r.status), stderr \(r.stderr.prefix(300))")
+        #expect(r.stderr.hasPrefix("error: \(c.path): ") && r.stderr.contains(c.refusal), "\(r.stderr.prefix(400))")
+        #expect(r.stderr.filter { $0 == "\n" }.count == 1, "not one line: \(r.stderr.prefix(400))")
+        let printed = r.stdout.utf8.count
+        #expect(printed == 0, "printed a result for a refused image")
+        #expect(seconds < MaliciousSuite.seconds, "took \(seconds) s")
+    }
+}
