@@ -5,6 +5,7 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+import TensorCore
 #endif
 
 public let vfwVersion = "0.1.0"
@@ -40,11 +41,17 @@ struct VFW: ParsableCommand {
             if isArgumentParserError(error) {
                 FileHandle.standardError.write(Data((VFW.fullMessage(for: error) + "\n").utf8))
             } else {
-                FileHandle.standardError.write(Data("error: \(String(describing: error))\n".utf8))
+                // Modules escape what a file put in their messages; paths from a folder listing (index) or the
+                // command line may still hold newlines or terminal escapes, so the line is escaped once more
+                // here (idempotent: escaped text has no control characters left).
+                FileHandle.standardError.write(Data("error: \(oneLine(String(describing: error), limit: messageLimit))\n".utf8))
             }
             Glibc.exit(2)
         }
     }
+
+    /// Longest message or name vfw prints on one line (PATH_MAX is 4096).
+    static let messageLimit = 8192
 
     static func isArgumentParserError(_ error: Error) -> Bool {
         error is ValidationError || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")

@@ -216,7 +216,8 @@ struct Classify: ParsableCommand {
         let labels = m.architecture.config["id2label"]?.objectValue
         let order = z.indices.sorted { z[$0] > z[$1] || (z[$0] == z[$1] && $0 < $1) }.prefix(top)
         for i in order {
-            let label = labels?[String(i)]?.stringValue.map { "\($0) (\(i))" } ?? "class \(i)"
+            // Labels come from the checkpoint's config: escaped like any text from a file.
+            let label = labels?[String(i)]?.stringValue.map { "\(oneLine($0, limit: VFW.messageLimit)) (\(i))" } ?? "class \(i)"
             print(String(format: "%6.2f%%  %@  logit %.4f", e[i] / sum * 100, label, z[i]))
         }
     }

@@ -58,7 +58,8 @@ struct Index: ParsableCommand {
             else if done == files.count || (chunkStart / m.batch) % 10 == 9 { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
         }
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
-        for b in bad { FileHandle.standardError.write(Data("skipped: \(b)\n".utf8)) }
+        // File names come from the folder, so from whoever filled it: escaped like any text from a file.
+        for b in bad { FileHandle.standardError.write(Data("skipped: \(oneLine(b, limit: VFW.messageLimit))\n".utf8)) }
         guard !rows.isEmpty else { throw InputError("\(folder): none of its \(files.count) images could be read") }
         let d = rows[0].count
         let emb = RawTensor.float32(rows.flatMap { $0 }, shape: [rows.count, d])
@@ -128,7 +129,7 @@ struct Search: ParsableCommand {
         let all = emb.floats()
         let scores = (0..<files.count).map { cosine(q, Array(all[($0 * d)..<(($0 + 1) * d)])) }
         for i in scores.indices.sorted(by: { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }).prefix(top) {
-            print(String(format: "%.6f  %@", scores[i], files[i]))
+            print(String(format: "%.6f  %@", scores[i], oneLine(files[i], limit: VFW.messageLimit)))
         }
     }
 }
