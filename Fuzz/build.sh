@@ -52,16 +52,18 @@ cmodule() {
   ld -r "${o[@]}" -o "$obj"
 }
 
-# target NAME OBJECTS... : link Fuzz/Targets/NAME.swift against the objects with libFuzzer's main.
+# target NAME OBJECTS... : link Fuzz/Targets/NAME.swift against the objects with libFuzzer's main. png and jpeg
+# share Fuzz/Targets/image.swift (the jpeg build defines JPEG).
 target() {
   local name=$1; shift
-  local objs=() m
+  local objs=() m src="Fuzz/Targets/$name.swift" defs=()
+  case $name in png) src=Fuzz/Targets/image.swift ;; jpeg) src=Fuzz/Targets/image.swift; defs=(-D JPEG) ;; esac
   for m in "$@"; do objs+=("$OUT/obj/$m.o"); done
   local bin="$OUT/fuzz-$name"
-  if [ -x "$bin" ] && [ -z "$(find "Fuzz/Targets/$name.swift" "${objs[@]}" -newer "$bin" | head -1)" ]; then return; fi
+  if [ -x "$bin" ] && [ -z "$(find "$src" "${objs[@]}" -newer "$bin" | head -1)" ]; then return; fi
   echo "fuzz build: target $name"
-  nice -n 10 "$SWIFTC" "${COMMON[@]}" -O -sanitize=fuzzer,address -module-name "fuzz_$name" \
-    "Fuzz/Targets/$name.swift" "${objs[@]}" "${LIBS[@]}" -o "$bin" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
+  nice -n 10 "$SWIFTC" "${COMMON[@]}" -O -sanitize=fuzzer,address -module-name "fuzz_$name" "${defs[@]}" \
+    "$src" "${objs[@]}" "${LIBS[@]}" -o "$bin" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
 }
 
 # Imaging joins once it is in git (PNG and JPEG go through libpng / libjpeg-turbo via the C shims).
