@@ -44,7 +44,7 @@ $(VENV)/.installed: tools/requirements.txt
 parity: venv release
 	PYTHON=$(PYTHON) VFW=.build/release/vfw bash tools/parity.sh
 
-## Benchmarks: vfw and PyTorch in the same run on this machine.
+## Benchmarks: vfw beside PyTorch, ONNX Runtime and OpenVINO in the same run on this machine.
 bench: venv release
 	PYTHON=$(PYTHON) VFW=.build/release/vfw bash tools/bench.sh
 
