@@ -14,8 +14,8 @@ let package = Package(
     targets: [
         // MARK: - Public modules (one job each)
 
-        /// Tensors, dtypes and their conversions, the byte storage tensors live in (mmap), kernels over OpenBLAS.
-        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CZlib"]),
+        /// Tensors, dtypes and their conversions, the byte storage tensors live in (mmap), the kernels (CKernels, OpenBLAS).
+        .target(name: "TensorCore", dependencies: ["CKernels", "COpenBLAS", "CZlib"]),
         /// The native .vfw weight format: reader (zero-copy mmap views) and atomic streaming writer.
         .target(name: "VFWFormat", dependencies: ["TensorCore"]),
         /// Hugging Face safetensors: reader, writer, sharded index.
@@ -35,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        /// vfw's compute kernels (packed GEMM, im2col) with generic, AVX2+FMA and AVX-512 paths chosen at run time.
+        .target(name: "CKernels"),
         /// setjmp/longjmp-based libpng and libjpeg decoding kept in C, so no longjmp crosses a Swift frame.
         .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
 

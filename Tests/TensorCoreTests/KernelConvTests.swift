@@ -94,27 +94,53 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ cs: ConvCase) -> [Doubl
     return out.map { applyReference(cs.act, $0) }
 }
 
-/// The activation in Double (GELU with Double erf).
+/// The activation in Double, from its PyTorch definition.
 func applyReference(_ act: Activation, _ v: Double) -> Double {
+    func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+    func relu6(_ x: Double) -> Double { x.isNaN ? x : Swift.min(Swift.max(x, 0), 6) }
     switch act {
     case .none: return v
     case .relu: return v < 0 ? 0 : v
     case .gelu: return 0.5 * v * (1 + erf(v / 2.0.squareRoot()))
+    case .geluTanh: return 0.5 * v * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v)))
+    case .quickGelu: return v * sigmoid(1.702 * v)
+    case .silu: return v * sigmoid(v)
+    case .hardswish: return v * relu6(v + 3) / 6
+    case .hardsigmoid: return relu6(v + 3) / 6
+    case .sigmoid: return sigmoid(v)
+    case .tanh: return Foundation.tanh(v)
     }
 }
+
+/// Conv cases sized for the packed GEMM's blocking: output channels that are and are not multiples of a tile's
+/// rows (8 at AVX-512, 4 at AVX2 and generic), K past one K block (256), several column blocks per image, and the
+/// activations later families need (SiLU, hardswish, hardsigmoid, tanh-GELU, quick-GELU) fused into the conv.
+let packedConvCases: [ConvCase] = [
+    ConvCase(n: 1, c: 32, h: 10, w: 10, o: 24, k: 3, p: 1, bias: true, act: .relu),           // K = 288: two K blocks
+    ConvCase(n: 2, c: 64, h: 7, w: 7, o: 36, k: 1, bias: true),                               // 36 rows: a row edge
+    ConvCase(n: 1, c: 8, h: 40, w: 40, o: 16, k: 3, p: 1, bias: true, act: .silu),            // many column blocks
+    ConvCase(n: 1, c: 16, h: 9, w: 9, o: 16, k: 3, p: 1, g: 16, bias: true, act: .hardswish), // depthwise 3×3
+    ConvCase(n: 2, c: 12, h: 8, w: 8, o: 12, k: 5, s: 2, p: 2, g: 12, act: .hardsigmoid),     // depthwise 5×5 stride 2
+    ConvCase(n: 1, c: 32, h: 6, w: 6, o: 64, k: 3, p: 1, g: 4, bias: true, act: .geluTanh),   // grouped (RegNet-like)
+    ConvCase(n: 1, c: 24, h: 5, w: 5, o: 8, k: 1, bias: true, act: .quickGelu),
+    ConvCase(n: 1, c: 16, h: 1, w: 1, o: 40, k: 1, bias: true, act: .sigmoid),                // squeeze-excitation FC
+    ConvCase(n: 1, c: 4, h: 6, w: 6, o: 4, k: 3, p: 1, bias: true, act: .tanh),
+]
 
 // MARK: - Tests
 
 @Suite("conv2d")
 struct KernelConvTests {
-    @Test("matches the direct loop", arguments: convCases)
-    func conv(_ cs: ConvCase) {
+    @Test("matches the direct loop, on every instruction set this CPU has", arguments: convCases + packedConvCases, KernelISA.supported)
+    func conv(_ cs: ConvCase, _ isa: KernelISA) {
         let x = randomTensor([cs.n, cs.c, cs.h, cs.w], seed: 1)
         let w = randomTensor([cs.o, cs.c / cs.g, cs.kh, cs.kw], seed: 2)
         let b = cs.bias ? randomTensor([cs.o], seed: 3) : nil
-        let y = conv2d(x, weight: w, bias: b, stride: (cs.sh, cs.sw), padding: (cs.ph, cs.pw),
-                       dilation: (cs.dh, cs.dw), groups: cs.g, activation: cs.act)
-        expectClose(y, naiveConv(x, w, b, cs), shape: [cs.n, cs.o, cs.ho, cs.wo], cs.testDescription)
+        let y = ComputeContext(threads: 2, isa: isa).run {
+            conv2d(x, weight: w, bias: b, stride: (cs.sh, cs.sw), padding: (cs.ph, cs.pw),
+                   dilation: (cs.dh, cs.dw), groups: cs.g, activation: cs.act)
+        }
+        expectClose(y, naiveConv(x, w, b, cs), shape: [cs.n, cs.o, cs.ho, cs.wo], "\(isa) " + cs.testDescription)
     }
 
     @Test("Int overload equals the tuple overload")

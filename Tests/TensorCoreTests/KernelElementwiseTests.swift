@@ -213,3 +213,20 @@ struct KernelLayoutTests {
         #expect(t.narrowed(axis: axis, start: 2, length: 1).data.first == t.data[2 * t.strides[axis]])
     }
 }
+
+@Suite("activations")
+struct KernelActivationSweepTests {
+    /// Values from −12 to 12 (both tails, the knees of hardswish at ±3, zero) and the special values.
+    static let inputs: [Float] = stride(from: -12.0, through: 12.0, by: 0.0371).map { Float($0) } + [0, -0.0, 3, -3, 1e-8, -1e-8]
+
+    @Test("each activation matches its PyTorch definition in Double", arguments: Activation.allCases)
+    func activation(_ act: Activation) {
+        let x = Tensor(shape: [Self.inputs.count], data: Self.inputs)
+        // Through a 1×1 conv with weight 1 (the fused output pass) and through the scalar entry point.
+        let viaConv = conv2d(x.reshaped([1, 1, 1, Self.inputs.count]), weight: Tensor(shape: [1, 1, 1, 1], data: [1]), activation: act)
+        let ref = Self.inputs.map { applyReference(act, Double($0)) }
+        expectClose(viaConv.reshaped([Self.inputs.count]), ref, shape: [Self.inputs.count], atol: 3e-7, rtol: 3e-7, "\(act) fused")
+        expectClose(Tensor(shape: [Self.inputs.count], data: Self.inputs.map { act($0) }), ref, shape: [Self.inputs.count],
+                    atol: 3e-7, rtol: 3e-7, "\(act) scalar")
+    }
+}

@@ -19,6 +19,7 @@
 // plane while it is in cache. 3×3 stride-1 convs of a `PreparedConv2d` go to Winograd.swift instead.
 
 import COpenBLAS
+import Foundation
 
 // MARK: - Geometry
 
@@ -91,12 +92,13 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
                    dilation: (Int, Int), groups: Int, activation: Activation = .none, residual: Tensor? = nil) -> Tensor {
     let g = ConvGeometry(x: x.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)
-    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: nil, activation: activation, residual: residual)
+    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: nil, packed: nil, activation: activation, residual: residual)
 }
 
 /// Shared by `conv2d` and `PreparedConv2d`: checks, then runs the Winograd or the im2col path.
 func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, winograd: WinogradWeights?,
-            activation: Activation, residual: Tensor?) -> Tensor {
+            packed: PackedConvCache?, activation: Activation, residual: Tensor?) -> Tensor {
+    let ctx = ComputeContext.current
     precondition(x.count == Tensor.count(of: x.shape) && weight.count == Tensor.count(of: weight.shape), "conv2d: tensor data does not match its shape")
     if let bias { precondition(bias.count == g.cout, "conv2d: bias has \(bias.count) elements for \(g.cout) output channels") }
     let outShape = [g.n, g.cout, g.ho, g.wo]
@@ -110,6 +112,10 @@ func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry
                     withOptionalBuffer(residual) { rp in
                         if let winograd {
                             winogradConv3x3(xp.base, n: g.n, h: g.h, w: g.w, ph: g.ph, pw: g.pw, winograd, bp, rp, out.base, activation)
+                        } else if convBackend == .packed {
+                            let weights = packed?.weights(isa: ctx.isa) { PackedConvWeights(wp.base, g, isa: ctx.isa) }
+                                ?? PackedConvWeights(wp.base, g, isa: ctx.isa)
+                            packedConv2d(xp.base, weights, bp, rp, out.base, g, activation, ctx)
                         } else {
                             conv2dForward(xp.base, wp.base, bp, rp, out.base, g, activation)
                         }
@@ -128,6 +134,12 @@ func withOptionalBuffer<R>(_ t: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -
 }
 
 // MARK: - Driver
+
+/// Which im2col path convolutions take: the packed C GEMM (PackedGemm.swift) or OpenBLAS (below, kept for
+/// benchmarks that compare the two: VFW_CONV_BACKEND=openblas selects it for a whole run).
+enum ConvBackend { case packed, openBLAS }
+nonisolated(unsafe) var convBackend: ConvBackend =
+    ProcessInfo.processInfo.environment["VFW_CONV_BACKEND"] == "openblas" ? .openBLAS : .packed
 
 /// y = act(conv(x, w) + b + residual) for geometry `g`. Pointers as in the file header (residual
 /// shaped like y, or nil); y is fully written.

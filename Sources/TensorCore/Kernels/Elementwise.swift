@@ -10,7 +10,7 @@ import Darwin
 #endif
 
 /// Elements per thread below which elementwise loops stay on the calling thread.
-let elementwiseGrain = 65_536
+let elementwiseGrain = KernelTuning.elementwiseGrain
 
 /// Runs `body(start, count)` over `0..<n` in chunks (multiples of 8 so SIMD bodies stay aligned).
 @inline(__always)
@@ -83,11 +83,7 @@ public func addInPlace(_ a: inout Tensor, _ b: Tensor, activation: Activation = 
             if period == ap.count {
                 parallelChunks(ap.count) { s, n in
                     let x = p + s, y = q + s
-                    switch activation {
-                    case .none: for i in 0..<n { x[i] += y[i] }
-                    case .relu: for i in 0..<n { let v = x[i] + y[i]; x[i] = v < 0 ? 0 : v }
-                    case .gelu: for i in 0..<n { x[i] += y[i] }; map8(x, x, n) { vgelu($0) }
-                    }
+                    epilogue(x, n, bias: 0, residual: y, activation)
                 }
             } else {
                 let reps = ap.count / period

@@ -27,6 +27,8 @@ public struct PreparedConv2d: Sendable {
     public let groups: Int
     /// U = G·w·Gᵀ when the conv is Winograd-eligible (3×3, stride 1, dilation 1, groups 1).
     let winograd: WinogradWeights?
+    /// Weights packed for the C GEMM, made on first use per instruction set.
+    let packed = PackedConvCache()
 
     /// Prepares a convolution with the same stride/padding/dilation for height and width.
     public init(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
@@ -54,7 +56,7 @@ public struct PreparedConv2d: Sendable {
         let g = ConvGeometry(x: x.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)
         let useWinograd = winograd != nil && usesWinograd(g)
         return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: useWinograd ? winograd : nil,
-                      activation: activation, residual: residual)
+                      packed: packed, activation: activation, residual: residual)
     }
 
     /// True when a call on input shape `x` runs the Winograd path (for tests and benchmarks).

@@ -1,5 +1,5 @@
-// Thread count shared by OpenBLAS and vfw's own loops, a parallel-for over index ranges, and the
-// scratch buffers (im2col columns, attention scores) that kernels reuse between calls.
+// The default thread count (ComputeContext.default, and OpenBLAS's pool for the products still on it), a
+// parallel-for over index ranges, and the scratch buffers (packed columns, attention scores) kernels reuse.
 
 import COpenBLAS
 import Dispatch
@@ -7,29 +7,17 @@ import Foundation
 
 // MARK: - Thread count
 
-private let threadLock = NSLock()
-nonisolated(unsafe) private var configuredThreads: Int? = nil
-
-/// Sets how many threads kernels use: OpenBLAS's pool (`openblas_set_num_threads`) and vfw's own
-/// loops (`DispatchQueue.concurrentPerform`). Precondition: `n >= 1`. Default: the number of cores.
+/// Sets how many threads kernels use when no `ComputeContext` is running (the process-wide default context),
+/// and OpenBLAS's pool (`openblas_set_num_threads`, process-global) for the products still on it.
+/// Precondition: `n >= 1`. Default: the number of cores.
 public func setComputeThreads(_ n: Int) {
     precondition(n >= 1, "setComputeThreads: need at least one thread, got \(n)")
-    threadLock.lock()
-    configuredThreads = n
-    threadLock.unlock()
+    ComputeContext.setDefault(ComputeContext(threads: n))
     openblas_set_num_threads(Int32(n))
 }
 
-/// Threads kernels use (see `setComputeThreads`). Until it is called: the number of active cores.
-public var computeThreads: Int {
-    threadLock.lock(); defer { threadLock.unlock() }
-    if let n = configuredThreads { return n }
-    // First use: make OpenBLAS agree with the default (OPENBLAS_NUM_THREADS may have said otherwise).
-    let n = ProcessInfo.processInfo.activeProcessorCount
-    configuredThreads = n
-    openblas_set_num_threads(Int32(n))
-    return n
-}
+/// Threads kernels called now use: `ComputeContext.current.threads`.
+public var computeThreads: Int { ComputeContext.current.threads }
 
 // MARK: - Parallel loops
 

@@ -16,25 +16,55 @@
 // ulp of the direct convolution's (tested against the Double loop like every conv path).
 //
 // Work is split into chunks of whole tile rows; threads claim chunks one at a time and run
-// transform → 16 single-threaded sgemms → output transform in their own scratch, so V and M stay
-// in cache.
+// transform → 16 packed GEMMs (Sources/CKernels, U packed once per instruction set, V written by the transform
+// straight into packed B panels) → output transform in their own scratch, so V and M stay in cache.
 // Tiles of one tile row are computed 8 at a time (SIMD8 over tx); rows are padded to a multiple of 8
 // tiles (the padding tiles read zeros and are never stored).
 
+import CKernels
 import COpenBLAS
 import Dispatch
+import Foundation
 
 // MARK: - Weights
 
-/// Winograd-domain weights U[16][Cout][Cin] of a 3×3 convolution.
+/// Winograd-domain weights U[16][Cout][Cin] of a 3×3 convolution, packed as 16 GEMM A operands for the
+/// instruction set in use (the first one at init, others on first use from the kept 3×3 weights).
 final class WinogradWeights: @unchecked Sendable {
     let cout: Int, cin: Int
-    let u: [Float]
+    private let source: Tensor
+    private let lock = NSLock()
+    private var packed: [KernelISA: [PackedMatrix]] = [:]
 
-    /// U = G·w·Gᵀ per (o, c), in Double, rounded once. `w`: [Cout, Cin, 3, 3].
-    init(_ w: Tensor) {
+    /// Transforms and packs `w` ([Cout, Cin, 3, 3]) for `isa`.
+    init(_ w: Tensor, isa: KernelISA = ComputeContext.current.isa) {
         precondition(w.rank == 4 && w.shape[2] == 3 && w.shape[3] == 3, "Winograd weights need [Cout, Cin, 3, 3]")
         cout = w.shape[0]; cin = w.shape[1]
+        source = w
+        packed[isa] = Self.pack(w, isa: isa)
+    }
+
+    /// U[ξ] packed for `isa`, ξ = 0..<16.
+    func u(isa: KernelISA) -> [PackedMatrix] {
+        lock.lock(); defer { lock.unlock() }
+        if let p = packed[isa] { return p }
+        let p = Self.pack(source, isa: isa)
+        packed[isa] = p
+        return p
+    }
+
+    private static func pack(_ w: Tensor, isa: KernelISA) -> [PackedMatrix] {
+        let u = transform(w)
+        let (cout, cin) = (w.shape[0], w.shape[1])
+        return u.withUnsafeBufferPointer { up in
+            (0..<16).map { xi in PackedMatrix(isa: isa, rows: cout, depth: cin, up.base + xi * cout * cin, rowStride: cin, colStride: 1) }
+        }
+    }
+
+    /// U = G·w·Gᵀ per (o, c), in Double, rounded once: [16][Cout][Cin].
+    static func transform(_ w: Tensor) -> [Float] {
+        precondition(w.rank == 4 && w.shape[2] == 3 && w.shape[3] == 3, "Winograd weights need [Cout, Cin, 3, 3]")
+        let (cout, cin) = (w.shape[0], w.shape[1])
         let plane = cout * cin
         var u = [Float](repeating: 0, count: 16 * plane)
         w.data.withUnsafeBufferPointer { wp in
@@ -58,7 +88,7 @@ final class WinogradWeights: @unchecked Sendable {
                 }
             }
         }
-        self.u = u
+        return u
     }
 }
 
@@ -75,48 +105,48 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, ph: Int,
     let cin = weights.cin, cout = weights.cout
     let ho = h + 2 * ph - 2, wo = w + 2 * pw - 2
     if n == 0 || cout == 0 || ho <= 0 || wo <= 0 { return }
+    let ctx = ComputeContext.current
+    let isa = ctx.isa
+    let nr = Int(vfw_gemm_nr(isa.cValue))
+    let u = weights.u(isa: isa)
     let tilesH = (ho + 1) / 2, tilesW = (wo + 1) / 2
     let tilesWp = (tilesW + 7) & ~7
     let tileRows = n * tilesH
-    let threads = Swift.max(1, Swift.min(computeThreads, tileRows))
+    let threads = Swift.max(1, Swift.min(ctx.threads, tileRows))
     var rowsPerChunk = Swift.max(1, winogradChunkTiles / tilesWp)
     // At least two chunks per thread when there are enough rows (dynamic load balance).
     rowsPerChunk = Swift.min(rowsPerChunk, Swift.max(1, tileRows / (2 * threads)))
     let chunks = (tileRows + rowsPerChunk - 1) / rowsPerChunk
     let chunkTiles = rowsPerChunk * tilesWp
+    let chunkTilesPadded = (chunkTiles + nr - 1) / nr * nr
     let bufWidth = 2 * tilesWp + 16
     let geometry = WinogradGeometry(n: n, cin: cin, cout: cout, h: h, w: w, ph: ph, pw: pw, ho: ho, wo: wo,
                                     tilesH: tilesH, tilesWp: tilesWp, bufWidth: bufWidth)
-    weights.u.withUnsafeBufferPointer { up in
-        let u = up.base
-        // Threads claim chunks one at a time, each chunk with its own scratch.
-        withSingleThreadedBLAS(if: threads > 1) {
-            parallelItems(chunks, threads: threads) { chunk in
-                ScratchPool.shared.with(16 * (cin + cout) * chunkTiles + 4 * bufWidth) { scratch in
-                    let v = scratch, m = scratch + 16 * cin * chunkTiles, rowBuf = m + 16 * cout * chunkTiles
-                    do {
-                        let row0 = chunk * rowsPerChunk, rows = Swift.min(rowsPerChunk, tileRows - row0)
-                        let t = rows * tilesWp  // tiles in this chunk
-                        // V[ξ][c][t]
-                        for c in 0..<cin {
-                            for r in 0..<rows {
-                                inputTransformRow(x, geometry, tileRow: row0 + r, channel: c, rowBuf,
-                                                  v + c * t + r * tilesWp, planeStride: cin * t)
-                            }
-                        }
-                        // M[ξ] = U[ξ]·V[ξ]
-                        for xi in 0..<16 {
-                            sgemm(m: cout, n: t, k: cin, a: u + xi * cout * cin, lda: cin,
-                                  b: v + xi * cin * t, ldb: t, c: m + xi * cout * t, ldc: t)
-                        }
-                        // y = Aᵀ·M·A + bias (+ residual), activation
-                        for o in 0..<cout {
-                            for r in 0..<rows {
-                                outputTransformRow(m + o * t + r * tilesWp, planeStride: cout * t, geometry,
-                                                   tileRow: row0 + r, channel: o, bias: bias?[o] ?? 0, residual, y, act)
-                            }
-                        }
-                    }
+    let tuning = gemmTuning
+    // Threads claim chunks one at a time, each chunk with its own scratch: V[16] as packed B panels, M[16][Cout][T].
+    parallelItems(chunks, threads: threads) { chunk in
+        ScratchPool.shared.with(16 * cin * chunkTilesPadded + 16 * cout * chunkTiles + 4 * bufWidth) { scratch in
+            let v = scratch, m = scratch + 16 * cin * chunkTilesPadded, rowBuf = m + 16 * cout * chunkTiles
+            let row0 = chunk * rowsPerChunk, rows = Swift.min(rowsPerChunk, tileRows - row0)
+            let t = rows * tilesWp  // tiles in this chunk
+            let tp = (t + nr - 1) / nr * nr
+            // V[ξ] as packed B [Cin, T]: tile q of channel c at (q / NR)·NR·Cin + c·NR + q % NR.
+            for c in 0..<cin {
+                for r in 0..<rows {
+                    inputTransformRow(x, geometry, tileRow: row0 + r, channel: c, rowBuf, v, firstTile: r * tilesWp,
+                                      nr: nr, planeStride: cin * tp)
+                }
+            }
+            // M[ξ] = U[ξ]·V[ξ]
+            for xi in 0..<16 {
+                vfw_gemm_packed(isa.cValue, Int32(cout), Int32(t), Int32(cin), u[xi].pointer, v + xi * cin * tp,
+                                m + xi * cout * t, t, nil, tuning)
+            }
+            // y = Aᵀ·M·A + bias (+ residual), activation
+            for o in 0..<cout {
+                for r in 0..<rows {
+                    outputTransformRow(m + o * t + r * tilesWp, planeStride: cout * t, geometry,
+                                       tileRow: row0 + r, channel: o, bias: bias?[o] ?? 0, residual, y, act)
                 }
             }
         }
@@ -129,11 +159,12 @@ struct WinogradGeometry {
 
 // MARK: - Transforms
 
-/// V for the tiles of one tile row (image n, ty) and one input channel: 16 planes `planeStride` apart,
-/// tilesWp tiles each, starting at `v`.
+/// V for the tiles of one tile row (image n, ty) and one input channel: 16 planes `planeStride` apart, each a
+/// packed GEMM B operand [Cin, T] (panels of `nr` tiles); this row's tiles start at tile `firstTile`.
 @inline(__always)
 func inputTransformRow(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, tileRow: Int, channel c: Int,
-                       _ rowBuf: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, planeStride ps: Int) {
+                       _ rowBuf: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, firstTile: Int, nr: Int,
+                       planeStride ps: Int) {
     let img = tileRow / g.tilesH, ty = tileRow % g.tilesH
     let plane = x + (img * g.cin + c) * g.h * g.w
     // Four zero-padded input rows: rowBuf[r][k] = x[2·ty − pH + r][k − pW].
@@ -163,7 +194,9 @@ func inputTransformRow(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, tileRow
         }
         let r0 = rowT(0), r1 = rowT(1), r2 = rowT(2), r3 = rowT(3)
         // Column-wise (Bᵀ·): V[0][j] = e0 − e2, V[1][j] = e1 + e2, V[2][j] = e2 − e1, V[3][j] = e1 − e3.
-        let out = v + tx
+        // Packed B position of tiles firstTile + tx ..< +8 (8 divides NR, so they share a panel).
+        let q = firstTile + tx
+        let out = v + (q / nr) * nr * g.cin + c * nr + q % nr
         store8(r0.0 - r2.0, out + 0 * ps); store8(r0.1 - r2.1, out + 1 * ps)
         store8(r0.2 - r2.2, out + 2 * ps); store8(r0.3 - r2.3, out + 3 * ps)
         store8(r1.0 + r2.0, out + 4 * ps); store8(r1.1 + r2.1, out + 5 * ps)
@@ -229,18 +262,6 @@ func storeOutputRow(_ v0: SIMD16<Float>, _ dst: UnsafeMutablePointer<Float>, _ r
     }
 }
 
-@inline(__always) func activate16(_ v: SIMD16<Float>, _ act: Activation) -> SIMD16<Float> {
-    switch act {
-    case .none: return v
-    case .relu: return v.replacing(with: 0, where: v .< 0)
-    case .gelu:
-        var r = SIMD16<Float>()
-        r.lowHalf = vgelu(v.lowHalf)
-        r.highHalf = vgelu(v.highHalf)
-        return r
-    }
-}
-
 // MARK: - BLAS threading
 
 /// Runs `body` with OpenBLAS limited to one thread (when `condition`), for code that runs several
@@ -259,5 +280,5 @@ func withSingleThreadedBLAS<R>(if condition: Bool = true, _ body: () -> R) -> R 
 func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: (Int, Int), activation: Activation, residual: Tensor?) -> Tensor {
     let g = ConvGeometry(x: x.shape, weight: weight.shape, stride: (1, 1), padding: padding, dilation: (1, 1), groups: 1)
     precondition(g.kh == 3 && g.kw == 3, "winogradConv2d: 3×3 kernels only")
-    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: WinogradWeights(weight), activation: activation, residual: residual)
+    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: WinogradWeights(weight), packed: nil, activation: activation, residual: residual)
 }
