@@ -17,26 +17,33 @@ Writes Tests/Fixtures/images/ (deterministic; every expected value comes from th
     corrupt/*               unreadable inputs; corrupt.json: the ImagingError case vfw must throw for each and
                             the exception Pillow raised (Pillow rejects every one of them too, except a GIF,
                             which it reads and vfw does not)
-    resize.safetensors      "src/<name>": uint8 [H, W, 3] sources; "<filter>/<name>/<W>x<H>": uint8 results of
-                            Image.fromarray(src).resize((W, H), BILINEAR | BICUBIC), sizes up and down, including
-                            pairs where Pillow 13 resizes vertically first
-    preset/*                inputs of the preset tests, all larger than 256 so the real resize path runs:
-                            rocket.jpg (scikit-image, 640x427 camera JPEG), camera.png (scikit-image camera.png,
-                            gray, shrunk to 320x320), portrait.png (astronaut shrunk to 300x517 and quantised to
-                            a 64-colour palette with a transparent entry: hf-vit resizes it vertically first)
-    presets.safetensors     "<preset>/table": float32 [3, 256], the value the REAL pipeline gives a byte v in channel c
-                            (measured by running it on an image holding every byte value);
-                            "<preset>/<image>/uint8": uint8 [224, 224, 3] such that table[c][uint8] is, element for
-                            element, the REAL pipeline's float32 tensor (asserted here, exactly). Lossless, and a
-                            quarter of the size of the float tensors (3.6 MB for the six).
-    presets.json            per preset and image: SHA-256 of the REAL tensor's little-endian float32 bytes, its shape
-                            and range; per image: SHA-256 of Pillow's decoded RGB bytes (rocket.jpg is a camera
-                            JPEG from another encoder, 640x427: its decode is checked by hash, not stored)
-                            torchvision = Compose([Resize(256), CenterCrop(224), ToTensor(),
-                            Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]);
-                            hf-vit = transformers ViTImageProcessorPil() (the PIL backend), pixel_values.
-    versions.json           library versions, and how far transformers' default (torchvision-backend)
-                            ViTImageProcessor lands from the PIL backend on the preset images
+    resize.safetensors      "src/<name>": uint8 [H, W, 3] sources; "pillow/<filter>/<name>/<W>x<H>": uint8 results of
+                            Image.fromarray(src).resize((W, H), filter) for NEAREST, BOX, BILINEAR, HAMMING, BICUBIC,
+                            LANCZOS (sizes up and down, including pairs Pillow 13 resizes vertically first);
+                            "torch/<filter>/<name>/<W>x<H>": torchvision.transforms.v2.functional.resize of the uint8
+                            CHW tensor, antialias=True, NEAREST_EXACT / BILINEAR / BICUBIC / LANCZOS (what transformers'
+                            torchvision backend runs; needs an AVX2 or AVX-512 CPU, asserted)
+    preset/*                real photos (scikit-image's), in the formats and sizes the pipelines meet: rocket.jpg
+                            (a 640x427 camera JPEG), camera.png (gray 320x320), portrait.png (300x517, a 64-colour
+                            palette with a transparent entry), coffee_173x131.jpg (smaller than every crop),
+                            astronaut_97x600.jpg (tall), chelsea_451x97.jpg (wide), tiny_13x9.png
+    hf/<case>/preprocessor_config.json   transformers configs as the Hub has them (google/vit-base-patch16-224-in21k,
+                            google/vit-base-patch16-384, openai/clip-vit-base-patch32, google/siglip-*, facebook/dinov2-base,
+                            facebook/convnext-tiny-224 and -large-384, facebook/deit-base-distilled-patch16-224,
+                            google/efficientnet-b0) and four made here for the other branches (lanczos, padding crop,
+                            rescale without normalize, rescale_offset, a non-square crop)
+    timm/<model>/config.json             a Hub-style timm config.json holding timm's own pretrained_cfg for the model
+    pipelines.json          per input photo: SHA-256 of Pillow's RGB decode and its size; per case (a named vfw preset
+                            with the pipeline it names, a transformers config run by AutoImageProcessor.from_pretrained
+                            with the default torchvision backend and with backend="pil", a timm config run by
+                            create_transform(**resolve_data_config(pretrained_cfg)), a torchvision weights'
+                            transforms() with the vfw spec text read off its attributes): what ran, and per photo
+                            the output shape, the CRC-32 of the REAL float32 tensor, and the CRC-32 of the uint8 image
+                            u (after resize and crop) with table[c][u] == tensor exactly (asserted)
+    pipelines.safetensors   "<case>/table": float32 [3, 256], the REAL pipeline's value for byte v in channel c (read
+                            at the center of its output for a constant image)
+    versions.json           library versions, torch's CPU capability, and how far transformers' default
+                            (torchvision-backend) ViTImageProcessor lands from the PIL backend on the photos
 """
 import hashlib
 import io
@@ -57,6 +64,7 @@ import transformers
 from PIL import Image
 from safetensors.numpy import save_file
 from torchvision import transforms
+from torchvision.transforms.v2 import functional as tvF
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "images")
@@ -298,7 +306,21 @@ def pillow_rejects(data):
 
 
 # --------------------------------------------------------------------------------------------------
-# Resize
+# Resize: Pillow's Image.resize and torch's uint8 antialiased resize (torchvision v2 on a tensor)
+
+PILLOW_FILTERS = {"nearest": Image.NEAREST, "box": Image.BOX, "bilinear": Image.BILINEAR,
+                  "hamming": Image.HAMMING, "bicubic": Image.BICUBIC, "lanczos": Image.LANCZOS}
+TORCH_FILTERS = {"nearest": tvF.InterpolationMode.NEAREST_EXACT, "bilinear": tvF.InterpolationMode.BILINEAR,
+                 "bicubic": tvF.InterpolationMode.BICUBIC, "lanczos": tvF.InterpolationMode.LANCZOS}
+
+
+def torch_resize(src, w, h, filt):
+    """What transformers' torchvision backend runs: tvF.resize on a uint8 CHW tensor, antialias=True."""
+    t = torch.from_numpy(np.ascontiguousarray(src)).permute(2, 0, 1).contiguous()
+    out = tvF.resize(t, [h, w], interpolation=TORCH_FILTERS[filt], antialias=True)
+    assert out.dtype == torch.uint8
+    return np.ascontiguousarray(out.permute(1, 2, 0).numpy())
+
 
 def resize_cases():
     sources = {
@@ -308,6 +330,7 @@ def resize_cases():
         "tall_9x131": texture(9, 131, 3).astype(np.uint8),
         "pixel_1x1": np.array([[[200, 17, 99]]], np.uint8),
         "edges_16x16": (np.indices((16, 16)).sum(0) % 2 * 255)[:, :, None].repeat(3, 2).astype(np.uint8),
+        "photo_128x96": photo(128, 96, name="chelsea.png"),
     }
     targets = {
         "noise_37x23": [(1, 1), (5, 3), (18, 11), (36, 23), (37, 22), (37, 23), (38, 24), (74, 46), (100, 13),
@@ -318,98 +341,307 @@ def resize_cases():
         "tall_9x131": [(9, 65), (3, 131), (4, 44), (18, 20), (1, 7), (12, 130), (27, 9)],
         "pixel_1x1": [(1, 2), (3, 1), (4, 5)],
         "edges_16x16": [(8, 8), (5, 5), (3, 7), (7, 3), (24, 24), (15, 17), (16, 4)],
+        "photo_128x96": [(16, 12), (5, 37), (127, 3), (41, 96), (128, 17), (131, 99), (9, 9)],
     }
     out = {f"src/{k}": v for k, v in sources.items()}
     for name, src in sources.items():
         im = Image.fromarray(src)
-        for w, h in targets[name]:
-            out[f"bilinear/{name}/{w}x{h}"] = np.asarray(im.resize((w, h), Image.BILINEAR))
-        for w, h in targets[name][::2]:
-            out[f"bicubic/{name}/{w}x{h}"] = np.asarray(im.resize((w, h), Image.BICUBIC))
+        sizes = targets[name]
+        for filt, code in PILLOW_FILTERS.items():
+            # bilinear and bicubic on every size, the other filters on a third of them each
+            pick = sizes if filt in ("bilinear", "bicubic") else sizes[list(PILLOW_FILTERS).index(filt) % 3::3]
+            for w, h in pick:
+                out[f"pillow/{filt}/{name}/{w}x{h}"] = np.asarray(im.resize((w, h), code))
+        for filt in TORCH_FILTERS:
+            pick = sizes if filt in ("bilinear", "bicubic") else sizes[1::2]
+            # torch 2.15 fails an internal assert for a 1x1 output of a 3-channel CHW tensor (AVX kernel).
+            for w, h in [s for s in pick if s != (1, 1)]:
+                out[f"torch/{filt}/{name}/{w}x{h}"] = torch_resize(src, w, h, filt)
     return out
 
 
 # --------------------------------------------------------------------------------------------------
-# Presets
+# Pipelines: what the real libraries make of real photos, from named presets, transformers
+# preprocessor_config.json files, timm pretrained_cfgs and torchvision weights' transforms()
 
-def torchvision_pipeline():
-    return transforms.Compose([
-        transforms.Resize(256),
-        transforms.CenterCrop(224),
-        transforms.ToTensor(),
-        transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
-    ])
+PHOTOS = ["rocket.jpg", "camera.png", "portrait.png", "coffee_173x131.jpg", "astronaut_97x600.jpg",
+          "chelsea_451x97.jpg", "tiny_13x9.png"]
+FEW = ["rocket.jpg", "portrait.png", "coffee_173x131.jpg"]   # for the timm and torchvision-weights cases
 
 
-def hf_pipeline():
-    proc = transformers.ViTImageProcessorPil()
-    return lambda im: torch.from_numpy(np.asarray(proc(im, return_tensors="np")["pixel_values"][0]))
+def photo_inputs():
+    """Real photos (scikit-image's, some shrunk or cut to odd sizes) in the formats vfw decodes."""
+    sk = lambda n: Image.open(os.path.join(SKDATA, n))
+    files = {"rocket.jpg": open(os.path.join(SKDATA, "rocket.jpg"), "rb").read()}   # a camera JPEG, 640x427
+
+    def save(name, im, fmt, **kw):
+        b = io.BytesIO()
+        im.save(b, fmt, **kw)
+        files[name] = b.getvalue()
+
+    save("camera.png", sk("camera.png").resize((320, 320), Image.LANCZOS), "PNG")   # gray
+    portrait = sk("astronaut.png").convert("RGB").crop((100, 0, 400, 512)).resize((300, 517), Image.LANCZOS).quantize(64)
+    tr = bytearray(b"\xff" * 64)
+    tr[3] = 0
+    save("portrait.png", portrait, "PNG", transparency=bytes(tr))   # palette with a transparent entry
+    # Smaller than every crop (upscaling; exact resizes below the crop pad).
+    save("coffee_173x131.jpg", sk("coffee.png").convert("RGB").resize((173, 131), Image.LANCZOS), "JPEG", quality=88)
+    # Tall: squashing to 224x224 shrinks the height far more than the width (Pillow resizes vertically first).
+    save("astronaut_97x600.jpg", sk("astronaut.png").convert("RGB").crop((200, 0, 300, 512)).resize((97, 600), Image.LANCZOS),
+         "JPEG", quality=90)
+    # Wide strip, odd sizes.
+    save("chelsea_451x97.jpg", sk("chelsea.png").convert("RGB").crop((0, 80, 451, 177)), "JPEG", quality=90)
+    save("tiny_13x9.png", Image.fromarray(photo(13, 9, name="coffee.png")), "PNG")
+    return files
 
 
-def hf_torchvision_backend():
-    proc = transformers.ViTImageProcessor()
-    return lambda im: proc(im, return_tensors="pt")["pixel_values"][0]
+# transformers preprocessor_config.json files as the Hub has them (legacy feature-extractor forms
+# included), and a few made here to reach the other branches: lanczos, a crop larger than the resized
+# image (padding), rescale without normalize, EfficientNet's rescale_offset, a do_pad that is off.
+HALF = [0.5, 0.5, 0.5]
+IMNET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+CLIP = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
+HF_CONFIGS = {
+    # google/vit-base-patch16-224-in21k
+    "vit-base-patch16-224-in21k": {"do_normalize": True, "do_resize": True, "feature_extractor_type": "ViTFeatureExtractor",
+                                   "image_mean": HALF, "image_std": HALF, "resample": 2, "size": 224},
+    # google/vit-base-patch16-384
+    "vit-base-patch16-384": {"do_normalize": True, "do_resize": True, "feature_extractor_type": "ViTFeatureExtractor",
+                             "image_mean": HALF, "image_std": HALF, "resample": 2, "size": 384},
+    # a transformers 5 save_pretrained of ViTImageProcessor()
+    "vit-transformers5": {"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": HALF,
+                          "image_processor_type": "ViTImageProcessor", "image_std": HALF, "resample": 2,
+                          "rescale_factor": 0.00392156862745098, "size": {"height": 224, "width": 224}},
+    # openai/clip-vit-base-patch32
+    "clip-vit-base-patch32": {"crop_size": 224, "do_center_crop": True, "do_normalize": True, "do_resize": True,
+                              "feature_extractor_type": "CLIPFeatureExtractor", "image_mean": CLIP[0],
+                              "image_std": CLIP[1], "resample": 3, "size": 224},
+    # google/siglip-base-patch16-224
+    "siglip-base-patch16-224": {"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": HALF,
+                                "image_processor_type": "SiglipImageProcessor", "image_std": HALF,
+                                "processor_class": "SiglipProcessor", "resample": 3,
+                                "rescale_factor": 0.00392156862745098, "size": {"height": 224, "width": 224}},
+    # google/siglip-so400m-patch14-384
+    "siglip-so400m-patch14-384": {"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": HALF,
+                                  "image_processor_type": "SiglipImageProcessor", "image_std": HALF,
+                                  "processor_class": "SiglipProcessor", "resample": 3,
+                                  "rescale_factor": 0.00392156862745098, "size": {"height": 384, "width": 384}},
+    # facebook/dinov2-base
+    "dinov2-base": {"crop_size": {"height": 224, "width": 224}, "do_center_crop": True, "do_convert_rgb": True,
+                    "do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": IMNET[0],
+                    "image_processor_type": "BitImageProcessor", "image_std": IMNET[1], "resample": 3,
+                    "rescale_factor": 0.00392156862745098, "size": {"shortest_edge": 256}},
+    # facebook/convnext-tiny-224
+    "convnext-tiny-224": {"crop_pct": 0.875, "do_normalize": True, "do_resize": True,
+                          "feature_extractor_type": "ConvNextFeatureExtractor", "image_mean": IMNET[0],
+                          "image_std": IMNET[1], "resample": 3, "size": 224},
+    # facebook/convnext-large-384 (384 and up: warped to a square, no crop)
+    "convnext-large-384": {"crop_pct": 0.875, "do_normalize": True, "do_resize": True,
+                           "feature_extractor_type": "ConvNextFeatureExtractor", "image_mean": IMNET[0],
+                           "image_std": IMNET[1], "resample": 3, "size": 384},
+    # facebook/deit-base-distilled-patch16-224
+    "deit-base-distilled-patch16-224": {"crop_size": 224, "do_center_crop": True, "do_normalize": True, "do_resize": True,
+                                        "feature_extractor_type": "DeiTFeatureExtractor", "image_mean": IMNET[0],
+                                        "image_std": IMNET[1], "resample": 3, "size": 256},
+    # google/efficientnet-b0 (NEAREST, include_top: std applied twice)
+    "efficientnet-b0": {"crop_size": {"height": 289, "width": 289}, "do_center_crop": False, "do_normalize": True,
+                        "do_rescale": True, "do_resize": True, "image_mean": IMNET[0],
+                        "image_processor_type": "EfficientNetImageProcessor",
+                        "image_std": [0.47853944, 0.4732864, 0.47434163], "include_top": True, "resample": 0,
+                        "rescale_factor": 0.00392156862745098, "rescale_offset": False, "size": {"height": 224, "width": 224}},
+    # made here: rescale_offset, so rescale and normalize are not fused
+    "efficientnet-offset": {"image_processor_type": "EfficientNetImageProcessorFast", "rescale_offset": True,
+                            "rescale_factor": 0.00784313725490196, "include_top": False, "resample": 2,
+                            "size": {"height": 240, "width": 260}},
+    # made here: lanczos, crop larger than the resized image (zero padding), rescale only, do_pad off
+    "vit-lanczos-pad": {"image_processor_type": "ViTImageProcessorFast", "resample": 1,
+                        "size": {"height": 200, "width": 180}, "do_center_crop": True,
+                        "crop_size": {"height": 225, "width": 197}, "do_normalize": False, "do_pad": False},
+    # made here: a CLIP processor at 336 with a non-square crop
+    "clip-nonsquare": {"image_processor_type": "CLIPImageProcessorPil", "size": {"shortest_edge": 336},
+                       "crop_size": {"height": 320, "width": 288}, "do_center_crop": True},
+}
+
+TIMM_MODELS = ["vit_base_patch16_224.augreg2_in21k_ft_in1k", "resnet50.a1_in1k", "convnext_tiny.fb_in1k",
+               "efficientnet_b3.ra2_in1k", "vit_base_patch16_clip_224.openai", "vit_small_patch14_dinov2.lvd142m",
+               "inception_v3.tv_in1k", "deit_base_patch16_384.fb_in1k", "convnext_base.fb_in22k_ft_in1k_384"]
+
+TORCHVISION_WEIGHTS = ["ResNet50_Weights.IMAGENET1K_V1", "ResNet50_Weights.IMAGENET1K_V2",
+                       "ConvNeXt_Tiny_Weights.IMAGENET1K_V1", "ConvNeXt_Small_Weights.IMAGENET1K_V1",
+                       "ConvNeXt_Base_Weights.IMAGENET1K_V1", "EfficientNet_B0_Weights.IMAGENET1K_V1",
+                       "EfficientNet_B3_Weights.IMAGENET1K_V1", "EfficientNet_B7_Weights.IMAGENET1K_V1",
+                       "EfficientNet_V2_S_Weights.IMAGENET1K_V1", "MobileNet_V3_Large_Weights.IMAGENET1K_V2",
+                       "RegNet_Y_400MF_Weights.IMAGENET1K_V2", "ViT_B_16_Weights.IMAGENET1K_V1",
+                       "ViT_B_16_Weights.IMAGENET1K_SWAG_E2E_V1", "Swin_T_Weights.IMAGENET1K_V1"]
 
 
-def calibration_image(size, pad):
-    """An image whose central 224x224 region holds every byte value in every channel."""
-    v = np.arange(224 * 224) % 256
-    core = np.stack([v, (v * 7 + 3) % 256, (v * 11 + 5) % 256], -1).reshape(224, 224, 3).astype(np.uint8)
-    full = np.zeros((size, size, 3), np.uint8)
-    full[pad:pad + 224, pad:pad + 224] = core
-    return core, full
+def channels_text(v, named):
+    v = [float(x) for x in v]
+    for key, values in named.items():
+        if v == values:
+            return key
+    return ":".join(repr(x) for x in v)
 
 
-def measured_table(pipeline, size, pad):
-    """table[c][v]: the real pipeline's output for byte v in channel c."""
-    core, full = calibration_image(size, pad)
-    t = pipeline(Image.fromarray(full)).numpy()
-    table = np.full((3, 256), np.nan, np.float32)
-    for c in range(3):
-        for v in range(256):
-            vals = t[c][core[:, :, c] == v]
-            assert len(vals) and (vals == vals[0]).all(), "output is not a function of the byte"
-            table[c, v] = vals[0]
+def torchvision_weights_spec(t):
+    """vfw's text form of an ImageClassification transform (its attributes, read from the object)."""
+    assert len(t.resize_size) == 1 and len(t.crop_size) == 1 and t.antialias
+    interp = {tvF.InterpolationMode.BILINEAR: "bilinear", tvF.InterpolationMode.BICUBIC: "bicubic"}[t.interpolation]
+    return (f"backend=pil,resize={t.resize_size[0]},interp={interp},crop={t.crop_size[0]},rescale=1/255,"
+            f"mean={channels_text(t.mean, {'imagenet': IMNET[0]})},std={channels_text(t.std, {'imagenet': IMNET[1]})}")
+
+
+def as_tensor(x):
+    """pixel_values / a transform's output as a float32 [3, H, W] tensor."""
+    if not isinstance(x, torch.Tensor):
+        x = x["pixel_values"]   # a BatchFeature
+    x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    x = x[0] if x.ndim == 4 else x
+    assert x.ndim == 3 and x.shape[0] == 3 and x.dtype == torch.float32, (x.shape, x.dtype)
+    return x.contiguous()
+
+
+def measured_table(run):
+    """table[c][v]: the real pipeline's value for byte v in channel c, read at the center of its output for
+    a constant 512x512 image (a resize keeps a constant image constant; the center is never padding)."""
+    table = np.zeros((3, 256), np.float32)
+    for v in range(256):
+        px = np.array([v, (v * 7 + 3) % 256, (v * 11 + 5) % 256], np.uint8)
+        t = run(Image.fromarray(np.broadcast_to(px, (512, 512, 3)).copy())).numpy()
+        cy, cx = t.shape[1] // 2, t.shape[2] // 2
+        for c in range(3):
+            table[c, int(px[c])] = t[c, cy, cx]
     return table
 
 
-def as_uint8(tensor, table):
-    """The uint8 image u with table[c][u] == tensor, exactly (asserted)."""
-    t = tensor.numpy()
-    u = np.zeros((224, 224, 3), np.uint8)
+def as_uint8(t, table):
+    """The uint8 image u (H, W, 3) with table[c][u] == t, exactly (asserted): the pixels after resize and
+    crop, recovered from the real tensor."""
+    t = t.numpy()
+    u = np.zeros((t.shape[1], t.shape[2], 3), np.uint8)
     for c in range(3):
-        order = np.argsort(table[c])
-        idx = np.searchsorted(table[c][order], t[c])
-        idx = np.clip(idx, 0, 255)
+        order = np.argsort(table[c], kind="stable")
+        assert len(np.unique(table[c])) == 256, "table not injective"
+        idx = np.clip(np.searchsorted(table[c][order], t[c]), 0, 255)
         u[:, :, c] = order[idx]
         assert (table[c][u[:, :, c]] == t[c]).all(), "tensor not representable as table[uint8]"
     return u
 
 
-def preset_inputs():
-    cam = Image.open(os.path.join(SKDATA, "camera.png")).resize((320, 320), Image.LANCZOS)
-    portrait = Image.open(os.path.join(SKDATA, "astronaut.png")).convert("RGB").crop((100, 0, 400, 512))
-    portrait = portrait.resize((300, 517), Image.LANCZOS).quantize(64)
-    tr = bytearray(b"\xff" * 64)
-    tr[3] = 0
-    files = {}
-    files["rocket.jpg"] = open(os.path.join(SKDATA, "rocket.jpg"), "rb").read()
-    b = io.BytesIO()
-    cam.save(b, "PNG")
-    files["camera.png"] = b.getvalue()
-    b = io.BytesIO()
-    portrait.save(b, "PNG", transparency=bytes(tr))
-    files["portrait.png"] = b.getvalue()
-    return files
+def pipeline_cases(out_dir):
+    """name -> (description, run(PIL RGB image) -> float32 [3, H, W], images, fields for the manifest)."""
+    import timm
+    import timm.data
+    import torchvision.models as tvm
+    from transformers import AutoImageProcessor
+
+    hf_run = lambda p: lambda im: as_tensor(p(im, return_tensors="pt"))
+    tf_run = lambda t: lambda im: as_tensor(t(im))
+    cases = {}
+    presets = {
+        "torchvision": ("transforms.Compose([Resize(256), CenterCrop(224), ToTensor(), Normalize(ImageNet)])",
+                        tf_run(transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                                                   transforms.Normalize(mean=IMNET[0], std=IMNET[1])]))),
+        "hf-vit": ("transformers.ViTImageProcessor()", hf_run(transformers.ViTImageProcessor())),
+        "hf-vit-pil": ("transformers.ViTImageProcessorPil()", hf_run(transformers.ViTImageProcessorPil())),
+        "clip": ("transformers.CLIPImageProcessor()", hf_run(transformers.CLIPImageProcessor())),
+        "siglip": ("transformers.SiglipImageProcessor()", hf_run(transformers.SiglipImageProcessor())),
+        "dinov2": ("transformers.BitImageProcessor(size={'shortest_edge': 256}, crop_size=224, ImageNet mean/std)",
+                   hf_run(transformers.BitImageProcessor(size={"shortest_edge": 256}, crop_size=224,
+                                                         image_mean=IMNET[0], image_std=IMNET[1]))),
+        "timm": ("timm.data.create_transform(**timm.data.resolve_data_config(pretrained_cfg={'input_size': (3, 224, 224)}))",
+                 tf_run(timm.data.create_transform(**timm.data.resolve_data_config(pretrained_cfg={"input_size": (3, 224, 224)})))),
+    }
+    convert_rgb = {"clip", "siglip", "dinov2"}   # their processors have do_convert_rgb=True
+    for name, (desc, run) in presets.items():
+        cases[f"preset/{name}"] = (desc, run, PHOTOS, {"spec": name, "convert_rgb": name in convert_rgb})
+
+    for name, cfg in HF_CONFIGS.items():
+        folder = os.path.join(out_dir, "hf", name)
+        os.makedirs(folder)
+        json.dump(cfg, open(os.path.join(folder, "preprocessor_config.json"), "w"), indent=2, sort_keys=True)
+        for backend in ("torchvision", "pil"):
+            # the default backend is what a user gets; "pil" is asked for
+            proc = AutoImageProcessor.from_pretrained(folder, **({"backend": "pil"} if backend == "pil" else {}))
+            assert proc.backend == backend, (name, proc.backend)
+            how = 'folder, backend="pil"' if backend == "pil" else "folder"
+            desc = f"AutoImageProcessor.from_pretrained({how}) = {type(proc).__name__}"
+            run = hf_run(proc)
+            cases[f"hf/{name}/{backend}"] = (desc, run, PHOTOS,
+                                              {"config": f"hf/{name}/preprocessor_config.json", "backend": backend,
+                                               "class": type(proc).__name__, "convert_rgb": bool(proc.do_convert_rgb)})
+
+    for name in TIMM_MODELS:
+        cfg = timm.models.get_pretrained_cfg(name).to_dict()
+        folder = os.path.join(out_dir, "timm", name)
+        os.makedirs(folder)
+        hub = {"architecture": name.split(".")[0], "num_classes": cfg.get("num_classes"), "pretrained_cfg": cfg}
+        json.dump(hub, open(os.path.join(folder, "config.json"), "w"), indent=2, sort_keys=True)
+        data_cfg = timm.data.resolve_data_config(pretrained_cfg=json.load(open(os.path.join(folder, "config.json")))["pretrained_cfg"])
+        tf = timm.data.create_transform(**data_cfg)
+        run = tf_run(tf)
+        cases[f"timm/{name}"] = (f"timm.data.create_transform(**resolve_data_config(pretrained_cfg)) = {data_cfg}", run, FEW,
+                                 {"config": f"timm/{name}/config.json"})
+
+    for w in TORCHVISION_WEIGHTS:
+        enum, member = w.split(".")
+        t = getattr(getattr(tvm, enum), member).transforms()
+        run = tf_run(t)
+        cases[f"torchvision/{w}"] = (f"torchvision.models.{w}.transforms() = {t!r}".replace("\n", " "), run, FEW,
+                                     {"spec": torchvision_weights_spec(t)})
+    return cases
+
+
+def pipelines(out_dir):
+    photos_dir = os.path.join(out_dir, "preset")
+    for name, data in photo_inputs().items():
+        with open(os.path.join(photos_dir, name), "wb") as f:
+            f.write(data)
+    manifest = {"images": {}, "cases": {}}
+    for name in PHOTOS:
+        im = Image.open(os.path.join(photos_dir, name)).convert("RGB")
+        raw = Image.open(os.path.join(photos_dir, name))
+        # transformers' convert_to_rgb composites this transparency onto white (do_convert_rgb=True), even on
+        # an image already converted to RGB: Pillow keeps a transparent colour in info["transparency"].
+        transparent = "A" in raw.getbands() or im.info.get("transparency") is not None
+        manifest["images"][name] = {"rgb_sha256": hashlib.sha256(np.asarray(im).tobytes()).hexdigest(), "size": list(im.size),
+                                    "transparent": transparent}
+    tables = {}
+    for case, (desc, run, images, fields) in pipeline_cases(out_dir).items():
+        table = measured_table(run)
+        tables[f"{case}/table"] = table
+        outputs = {}
+        for name in images:
+            t = run(Image.open(os.path.join(photos_dir, name)).convert("RGB"))
+            u = as_uint8(t, table)
+            # CRC-32 (zlib's), which the Swift tests compute through zlib in a fraction of SHA-256's time in a
+            # debug build; together with the exact shape and the table, a match is not an accident.
+            outputs[name] = {"shape": [1, *t.shape], "tensor_crc32": zlib.crc32(t.numpy().astype("<f4").tobytes()),
+                             "uint8_crc32": zlib.crc32(u.tobytes())}
+        manifest["cases"][case] = {"python": desc, **fields, "outputs": outputs}
+        print(f"  {case}: {len(images)} images")
+    save_file(tables, os.path.join(out_dir, "pipelines.safetensors"), metadata={"made_by": "tools/make_image_fixtures.py"})
+    json.dump(manifest, open(os.path.join(out_dir, "pipelines.json"), "w"), indent=1, sort_keys=True)
+    # How far transformers' two backends land apart on the photos (the reason hf-vit changed meaning).
+    tv, pil = transformers.ViTImageProcessor(), transformers.ViTImageProcessorPil()
+    return {name: float((as_tensor(tv(im, return_tensors="pt")) - as_tensor(pil(im, return_tensors="pt"))).abs().max())
+            for name in PHOTOS for im in [Image.open(os.path.join(photos_dir, name)).convert("RGB")]}
 
 
 # --------------------------------------------------------------------------------------------------
 
 def main():
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    for d in ("decode", "corrupt", "preset"):
+    import timm
+    capability = torch.backends.cpu.get_cpu_capability()
+    # torchvision resizes uint8 natively only with AVX2 / AVX-512 (or on ARM); elsewhere it goes through float.
+    assert capability in ("AVX2", "AVX512"), f"run on an x86 CPU with AVX2 (torch reports {capability})"
+    # Only what this script writes is replaced (hostile/ is tools/make_hostile_images.py's).
+    for d in ("decode", "corrupt", "preset", "hf", "timm"):
+        shutil.rmtree(os.path.join(OUT, d), ignore_errors=True)
         os.makedirs(os.path.join(OUT, d))
+    for f in ("presets.safetensors", "presets.json"):
+        if os.path.exists(os.path.join(OUT, f)):
+            os.remove(os.path.join(OUT, f))
 
     decoded = decode_cases()
     tensors = {}
@@ -437,43 +669,17 @@ def main():
 
     save_file(resize_cases(), os.path.join(OUT, "resize.safetensors"), metadata={"made_by": "tools/make_image_fixtures.py"})
 
-    presets = {"torchvision": torchvision_pipeline(), "hf-vit": hf_pipeline()}
-    # Calibration: torchvision's Resize(256) leaves a 256x256 image alone and CenterCrop takes the
-    # middle 224 (offset 16); ViTImageProcessorPil's resize of a 224x224 image is a copy.
-    tables = {"torchvision": measured_table(presets["torchvision"], 256, 16),
-              "hf-vit": measured_table(presets["hf-vit"], 224, 0)}
-    out = {}
-    sums = {}
-    backend_gap = {}
-    hf_tv = hf_torchvision_backend()
-    for name, data in preset_inputs().items():
-        with open(os.path.join(OUT, "preset", name), "wb") as f:
-            f.write(data)
-        im = Image.open(os.path.join(OUT, "preset", name)).convert("RGB")
-        assert min(im.size) > 256, name
-        for preset, pipeline in presets.items():
-            t = pipeline(im)
-            assert tuple(t.shape) == (3, 224, 224) and t.dtype == torch.float32, (preset, t.shape, t.dtype)
-            out[f"{preset}/{name}/uint8"] = as_uint8(t, tables[preset])
-            sums[f"{preset}/{name}"] = {
-                "tensor_sha256": hashlib.sha256(t.numpy().astype("<f4").tobytes()).hexdigest(),
-                "shape": [1, *t.shape], "min": float(t.min()), "max": float(t.max()), "mean": float(t.double().mean()),
-            }
-        sums[f"decoded/{name}"] = {"rgb_sha256": hashlib.sha256(np.asarray(im).tobytes()).hexdigest(),
-                                   "size": list(im.size)}
-        backend_gap[name] = float((hf_tv(im) - presets["hf-vit"](im)).abs().max())
-    for preset, table in tables.items():
-        out[f"{preset}/table"] = table
-    save_file(out, os.path.join(OUT, "presets.safetensors"), metadata={"made_by": "tools/make_image_fixtures.py"})
-    json.dump(sums, open(os.path.join(OUT, "presets.json"), "w"), indent=1, sort_keys=True)
+    backend_gap = pipelines(OUT)
 
     versions = {
         "pillow": PIL.__version__,
         "pillow_libjpeg_turbo": PIL.features.version("libjpeg_turbo"),
         "pillow_zlib": PIL.features.version("zlib"),
         "torch": torch.__version__,
+        "torch_cpu_capability": capability,
         "torchvision": torchvision.__version__,
         "transformers": transformers.__version__,
+        "timm": timm.__version__,
         "numpy": np.__version__,
         "scikit-image": skimage.__version__,
         "hf_vit_torchvision_backend_max_abs_gap_vs_pil_backend": backend_gap,

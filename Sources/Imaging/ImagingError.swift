@@ -1,6 +1,9 @@
-// Every way reading an image can fail, as one error type whose message is one line naming the file.
+// Every way reading an image or a preprocessing spec can fail, as one error type whose message is one
+// line naming the file (or the option) first.
 
-/// Why an image could not be read. `description` is one line: the file, then the problem.
+import TensorCore
+
+/// Why an image or a preprocessing spec could not be read. `description` is one line: the file, then the problem.
 public enum ImagingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file could not be read at all (missing, a directory, no permission).
     case unreadable(file: String, reason: String)
@@ -16,6 +19,9 @@ public enum ImagingError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupported(file: String, format: String, reason: String)
     /// More pixels than Pillow accepts (`Image.MAX_IMAGE_PIXELS * 2`).
     case tooLarge(file: String, format: String, reason: String)
+    /// A preprocessing spec (from `--preprocess`, a .vfw header, a preprocessor_config.json or a timm
+    /// config) vfw cannot run; `source` names where it came from.
+    case badPreprocess(source: String, reason: String)
 
     public var description: String {
         switch self {
@@ -28,6 +34,8 @@ public enum ImagingError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .truncated(file, format): return "\(file): truncated \(format): the file ends before the image data is complete"
         case let .unsupported(file, format, reason): return "\(file): unsupported \(format): \(oneLine(reason))"
         case let .tooLarge(file, format, reason): return "\(file): \(format) too large: \(oneLine(reason))"
+        // Config files are text from elsewhere: escaped like every other file text (TensorCore.oneLine).
+        case let .badPreprocess(source, reason): return "\(oneLine(source, limit: 2000)): \(oneLine(reason, limit: 2000))"
         }
     }
 }

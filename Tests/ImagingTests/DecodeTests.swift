@@ -1,6 +1,6 @@
 // Decoding: every PNG and JPEG fixture decodes to exactly the bytes of Pillow 13's
-// `Image.open(p).convert("RGB")` (Tests/Fixtures/images/decoded.safetensors), and the preset inputs
-// (among them scikit-image's rocket.jpg, a camera JPEG) to the SHA-256 Pillow's decode has.
+// `Image.open(p).convert("RGB")` (Tests/Fixtures/images/decoded.safetensors), and the photos of the
+// pipeline tests (among them scikit-image's rocket.jpg, a camera JPEG) to the SHA-256 Pillow's decode has.
 
 import Foundation
 import Testing
@@ -13,10 +13,10 @@ struct DecodeCase: CustomTestStringConvertible, Sendable {
     static let all = Fixtures.files(in: "decode", extensions: ["png", "jpg"]).map(DecodeCase.init)
 }
 
-/// A preset input, checked against the hash of Pillow's decode; shown as "preset input rocket.jpg".
+/// A pipeline photo, checked against the hash of Pillow's decode; shown as "photo rocket.jpg".
 struct PresetInputCase: CustomTestStringConvertible, Sendable {
     let file: String
-    var testDescription: String { "preset input \(file)" }
+    var testDescription: String { "photo \(file)" }
     static let all = Fixtures.files(in: "preset", extensions: ["png", "jpg"]).map(PresetInputCase.init)
 }
 
@@ -26,7 +26,8 @@ struct DecodeTests {
     func fixtureSetComplete() throws {
         #expect(DecodeCase.all.count == Fixtures.decoded.tensorNames.count)
         #expect(DecodeCase.all.count >= 40)
-        #expect(PresetInputCase.all.map(\.file) == ["camera.png", "portrait.png", "rocket.jpg"])
+        #expect(PresetInputCase.all.map(\.file) == Fixtures.pipelines.images.keys.sorted())
+        #expect(PresetInputCase.all.count >= 7)
     }
 
     @Test("decodes like Pillow, bit for bit", arguments: DecodeCase.all)
@@ -42,11 +43,10 @@ struct DecodeTests {
     @Test("decodes like Pillow (SHA-256 of the RGB bytes)", arguments: PresetInputCase.all)
     func presetInputsDecodeLikePillow(_ c: PresetInputCase) throws {
         let image = try ImageDecoder.decode(file: imageFixture("preset/\(c.file)"))
-        let sums = try #require(Fixtures.presetSums["decoded/\(c.file)"])
-        guard case let .numbers(size)? = sums["size"] else { Issue.record("no size"); return }
-        #expect([image.width, image.height] == size.map { Int($0) })
+        let photo = try #require(Fixtures.pipelines.images[c.file])
+        #expect([image.width, image.height] == photo.size)
         let hash = image.pixels.withUnsafeBytes { sha256Hex($0) }
-        #expect(hash == sums["rgb_sha256"]?.string)
+        #expect(hash == photo.rgb_sha256)
     }
 
     @Test("in-memory decode equals file decode and sniffing finds the format")

@@ -25,6 +25,7 @@ private func caseName(_ e: ImagingError) -> String {
     case .truncated: return "truncated"
     case .unsupported: return "unsupported"
     case .tooLarge: return "tooLarge"
+    case .badPreprocess: return "badPreprocess"
     }
 }
 

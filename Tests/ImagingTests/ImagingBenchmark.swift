@@ -36,13 +36,14 @@ struct ImagingBenchmark {
         let defaultThreads = computeThreads
         for threads in [defaultThreads, 1] {
             setComputeThreads(threads)
-            let rows: [(String, () throws -> Void)] = [
-                ("decode", { _ = try ImageDecoder.decode(file: path) }),
-                ("torchvision decode + preprocess", { _ = Preprocess.torchvision.tensor(from: try ImageDecoder.decode(file: path)) }),
-                ("hf-vit decode + preprocess", { _ = Preprocess.hfViT.tensor(from: try ImageDecoder.decode(file: path)) }),
-                ("torchvision preprocess only", { _ = Preprocess.torchvision.tensor(from: image) }),
-                ("resize 1024x768 -> 341x256 only", { _ = image.resized(width: 341, height: 256) }),
-            ]
+            var rows: [(String, () throws -> Void)] = [("decode", { _ = try ImageDecoder.decode(file: path) })]
+            for name in ["torchvision", "hf-vit", "hf-vit-pil", "clip"] {
+                let spec = PreprocessSpec.preset(name)!
+                rows.append(("\(name) decode + preprocess", { _ = spec.tensor(from: try ImageDecoder.decode(file: path)) }))
+                rows.append(("\(name) preprocess only", { _ = spec.tensor(from: image) }))
+            }
+            rows.append(("resize 1024x768 -> 341x256 only", { _ = image.resized(width: 341, height: 256) }))
+            rows.append(("torch resize 1024x768 -> 224x224 only", { _ = image.resized(width: 224, height: 224, resampler: .torch) }))
             for (name, body) in rows {
                 let t = try timed(body)
                 print(String(format: "  %d thread(s)  %-34@ median %7.2f ms   min %7.2f ms", threads, name as NSString, t.median, t.min))

@@ -15,12 +15,12 @@ func imageFixture(_ relative: String, file: StaticString = #filePath) -> String 
 enum Fixtures {
     static let decoded = try! SafetensorsFile(path: imageFixture("decoded.safetensors"))
     static let resize = try! SafetensorsFile(path: imageFixture("resize.safetensors"))
-    static let presets = try! SafetensorsFile(path: imageFixture("presets.safetensors"))
+    static let pipelineTables = try! SafetensorsFile(path: imageFixture("pipelines.safetensors"))
 
-    /// presets.json: SHA-256 of the real tensors and of Pillow's decode of the preset inputs.
-    static let presetSums: [String: [String: JSONScalar]] = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: imageFixture("presets.json")))
-        return try! JSONDecoder().decode([String: [String: JSONScalar]].self, from: data)
+    /// pipelines.json: the photos (SHA-256 of Pillow's decode) and every case the real libraries ran.
+    static let pipelines: PipelineManifest = {
+        let data = try! Data(contentsOf: URL(fileURLWithPath: imageFixture("pipelines.json")))
+        return try! JSONDecoder().decode(PipelineManifest.self, from: data)
     }()
 
     /// corrupt.json: expected error case and Pillow's own exception per file.
@@ -36,17 +36,30 @@ enum Fixtures {
     }
 }
 
-/// A JSON leaf of the small fixture manifests: string, number or list of numbers.
-enum JSONScalar: Decodable, Equatable {
-    case string(String), number(Double), numbers([Double])
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else { self = .numbers(try c.decode([Double].self)) }
+/// pipelines.json (tools/make_image_fixtures.py).
+struct PipelineManifest: Decodable {
+    struct Photo: Decodable {
+        let rgb_sha256: String
+        let size: [Int]
+        /// Pillow reports transparency (an alpha band, or a transparent colour kept in info).
+        let transparent: Bool
     }
-    var string: String? { if case let .string(s) = self { return s }; return nil }
-    var number: Double? { if case let .number(d) = self { return d }; return nil }
+    struct Output: Decodable { let shape: [Int]; let tensor_crc32: UInt32; let uint8_crc32: UInt32 }
+    struct Case: Decodable {
+        /// What ran in Python.
+        let python: String
+        /// A vfw spec text (named presets, torchvision weights) ...
+        let spec: String?
+        /// ... or a config file under Tests/Fixtures/images (transformers, timm) ...
+        let config: String?
+        /// ... run with transformers' "torchvision" (default) or "pil" backend.
+        let backend: String?
+        /// A transformers processor with do_convert_rgb=True (it composites transparency onto white).
+        let convert_rgb: Bool?
+        let outputs: [String: Output]
+    }
+    let images: [String: Photo]
+    let cases: [String: Case]
 }
 
 /// A uint8 tensor of a fixture file, its shape and bytes.
