@@ -141,7 +141,15 @@ __attribute__((target("avx2,fma")))
 static void ukr_avx2(int kc, const float *restrict a, const float *restrict b, float *c, ptrdiff_t ldc,
                      int mv, int nv, int accumulate, const vfw_epilogue *e, int i0, int j0) {
     __m256 r00 = _mm256_setzero_ps(), r01 = r00, r10 = r00, r11 = r00, r20 = r00, r21 = r00, r30 = r00, r31 = r00;
-    for (int p = 0; p < kc; p++) {
+    if (nv <= 8) {  // a narrow edge (or a narrow product): half the work
+        for (int p = 0; p < kc; p++) {
+            const __m256 b0 = _mm256_loadu_ps(b);
+            r00 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, r00); r10 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, r10);
+            r20 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, r20); r30 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, r30);
+            a += 4;
+            b += 16;
+        }
+    } else for (int p = 0; p < kc; p++) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         __m256 x;
         VFW_ROW2(0) VFW_ROW2(1) VFW_ROW2(2) VFW_ROW2(3)
@@ -181,7 +189,17 @@ static void ukr_avx512(int kc, const float *restrict a, const float *restrict b,
                        int mv, int nv, int accumulate, const vfw_epilogue *e, int i0, int j0) {
     __m512 r00 = _mm512_setzero_ps(), r01 = r00, r10 = r00, r11 = r00, r20 = r00, r21 = r00, r30 = r00, r31 = r00;
     __m512 r40 = r00, r41 = r00, r50 = r00, r51 = r00, r60 = r00, r61 = r00, r70 = r00, r71 = r00;
-    for (int p = 0; p < kc; p++) {
+    if (nv <= 16) {  // a narrow edge (or a narrow product): half the work
+        for (int p = 0; p < kc; p++) {
+            const __m512 b0 = _mm512_loadu_ps(b);
+            r00 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), b0, r00); r10 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), b0, r10);
+            r20 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), b0, r20); r30 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), b0, r30);
+            r40 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), b0, r40); r50 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), b0, r50);
+            r60 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), b0, r60); r70 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), b0, r70);
+            a += 8;
+            b += 32;
+        }
+    } else for (int p = 0; p < kc; p++) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         __m512 x;
         VFW_ROW(0) VFW_ROW(1) VFW_ROW(2) VFW_ROW(3) VFW_ROW(4) VFW_ROW(5) VFW_ROW(6) VFW_ROW(7)

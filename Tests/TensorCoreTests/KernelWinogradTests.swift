@@ -49,6 +49,28 @@ struct KernelWinogradTests {
                     atol: 1e-5 * Double(max(1, cs.c / 16)), rtol: 1e-5, "winograd \(isa) " + cs.testDescription)
     }
 
+    @Test("Winograd F(4x4,3x3) matches the direct loop", arguments: [
+        WinogradCase(n: 1, c: 4, h: 6, w: 6, o: 3, ph: 1, pw: 1),                              // one tile
+        WinogradCase(n: 2, c: 3, h: 7, w: 9, o: 2, ph: 1, pw: 1, bias: true),                  // partial tiles
+        WinogradCase(n: 1, c: 8, h: 30, w: 75, o: 9, ph: 1, pw: 1, act: .relu),                // 19 tiles a row, row edge
+        WinogradCase(n: 2, c: 16, h: 14, w: 14, o: 8, ph: 1, pw: 1, bias: true, residual: true, act: .relu),
+        WinogradCase(n: 1, c: 5, h: 9, w: 10, o: 4, ph: 2, pw: 0, bias: true, act: .hardswish),
+        WinogradCase(n: 1, c: 300, h: 6, w: 6, o: 8, ph: 1, pw: 1, bias: true),                // Cin past one K block
+    ], KernelISA.supported)
+    func winograd4(_ cs: WinogradCase, _ isa: KernelISA) {
+        let x = randomTensor([cs.n, cs.c, cs.h, cs.w], seed: 110, -2, 2)
+        let w = randomTensor([cs.o, cs.c, 3, 3], seed: 111)
+        let b = cs.bias ? randomTensor([cs.o], seed: 112) : nil
+        let conv = cs.conv
+        let r = cs.residual ? randomTensor([cs.n, cs.o, conv.ho, conv.wo], seed: 113) : nil
+        let y = ComputeContext(threads: 2, isa: isa).run {
+            winograd4Conv2d(x, weight: w, bias: b, padding: (cs.ph, cs.pw), activation: cs.act, residual: r)
+        }
+        // F(4×4) rounds more than F(2×2) (README "Parity"): here up to 1e-4 per 16 input channels (inputs ±2, weights ±1).
+        expectClose(y, naiveConvResidual(x, w, b, r, conv, cs.act), shape: [cs.n, cs.o, conv.ho, conv.wo],
+                    atol: 1.5e-4 * Double(max(1, cs.c / 16)), rtol: 1e-5, "winograd4 \(isa) " + cs.testDescription)
+    }
+
     @Test("conv2d fuses a residual add before the activation", arguments: [
         ConvCase(n: 2, c: 4, h: 6, w: 6, o: 8, k: 1, bias: true, act: .relu),            // bottleneck conv3, batched path
         ConvCase(n: 1, c: 3, h: 8, w: 8, o: 4, k: 3, p: 1, bias: true, act: .relu),      // basic block conv2

@@ -10,9 +10,10 @@
 // scale defaults to 1/√D. For D = 64 it is 0.125, a power of two, so scaling the scores (HF) and
 // scaling q first (timm, torch MHA) are bit-identical, and both equal this.
 //
-// The (b, h) pairs are independent; threads claim them one at a time, each using OpenBLAS
-// single-threaded for its small products (197×197×64 is too small to split well).
+// The (b, h) pairs are independent; threads (the context's) claim them one at a time and run both products on the
+// packed C GEMM in their own scratch (197×197×64 is too small to split well over threads).
 
+import CKernels
 import COpenBLAS
 import Dispatch
 
@@ -71,27 +72,39 @@ func attentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsaf
     let s = scale ?? 1 / Float(d).squareRoot()
     precondition(s > 0, "attention: scale must be positive, got \(s)")
     let pairs = batch * heads
-    // One head: scores in `scores` [T, T], then softmax, then P·V into the output columns.
-    func head(_ pair: Int, _ scores: UnsafeMutablePointer<Float>) {
-        let bi = pair / heads, h = pair % heads
-        let qh = q + bi * batchStride + h * d, kh = k + bi * batchStride + h * d, vh = v + bi * batchStride + h * d
-        sgemm(transB: true, m: t, n: t, k: d, a: qh, lda: rowStride, b: kh, ldb: rowStride, c: scores, ldc: t)
-        for r in 0..<t { softmaxRow(scores + r * t, t, scale: s) }
-        sgemm(m: t, n: d, k: t, a: scores, lda: t, b: vh, ldb: rowStride, c: out + bi * t * hd + h * d, ldc: hd)
-    }
-    let threads = Swift.min(computeThreads, pairs)
-    if attentionThreading == .blasThreads || threads <= 1 {
+    let ctx = ComputeContext.current
+    if attentionThreading == .blasThreads {
+        // The OpenBLAS path (benchmarks compare it): sequential heads, each product on OpenBLAS's own threads.
         ScratchPool.shared.with(t * t) { scores in
-            for pair in 0..<pairs { head(pair, scores) }
+            for pair in 0..<pairs {
+                let bi = pair / heads, h = pair % heads
+                let qh = q + bi * batchStride + h * d, kh = k + bi * batchStride + h * d, vh = v + bi * batchStride + h * d
+                sgemm(transB: true, m: t, n: t, k: d, a: qh, lda: rowStride, b: kh, ldb: rowStride, c: scores, ldc: t)
+                for r in 0..<t { softmaxRow(scores + r * t, t, scale: s) }
+                sgemm(m: t, n: d, k: t, a: scores, lda: t, b: vh, ldb: rowStride, c: out + bi * t * hd + h * d, ldc: hd)
+            }
         }
         return
     }
-    // Each thread takes whole heads and runs its products on one BLAS thread: 197×197×64 products
-    // split badly over BLAS threads (ViT-B batch 1 on the shared 2-core machine: 2.6 ms this way,
-    // 8.0 ms with sequential heads on a 2-thread BLAS).
-    withSingleThreadedBLAS {
-        parallelItems(pairs, threads: threads) { pair in  // claimed dynamically
-            ScratchPool.shared.with(t * t) { scores in head(pair, scores) }
+    // Threads claim whole heads; each head's two products run on the packed C GEMM in the thread's own scratch:
+    // Q_h packed as A [T, D], K_hᵀ as B [D, T] (read with row stride 1 and column stride rowStride), then the scores'
+    // softmax, P packed as A [T, T] and V_h as B [T, D].
+    let isa = ctx.isa
+    let tuning = gemmTuning
+    let sizeA = Int(vfw_packed_a_size(isa.cValue, Int32(t), Int32(Swift.max(t, d))))
+    let sizeB = Int(vfw_packed_b_size(isa.cValue, Int32(Swift.max(t, d)), Int32(Swift.max(t, d))))
+    parallelItems(pairs, threads: Swift.min(ctx.threads, pairs)) { pair in
+        ScratchPool.shared.with(t * t + sizeA + sizeB) { scratch in
+            let scores = scratch, pa = scratch + t * t, pb = pa + sizeA
+            let bi = pair / heads, h = pair % heads
+            let qh = q + bi * batchStride + h * d, kh = k + bi * batchStride + h * d, vh = v + bi * batchStride + h * d
+            vfw_pack_a(isa.cValue, Int32(t), Int32(d), qh, rowStride, 1, pa)
+            vfw_pack_b(isa.cValue, Int32(d), Int32(t), kh, 1, rowStride, pb)
+            vfw_gemm_packed(isa.cValue, Int32(t), Int32(t), Int32(d), pa, pb, scores, t, nil, tuning)
+            for r in 0..<t { softmaxRow(scores + r * t, t, scale: s) }
+            vfw_pack_a(isa.cValue, Int32(t), Int32(t), scores, t, 1, pa)
+            vfw_pack_b(isa.cValue, Int32(t), Int32(d), vh, rowStride, 1, pb)
+            vfw_gemm_packed(isa.cValue, Int32(t), Int32(d), Int32(t), pa, pb, out + bi * t * hd + h * d, hd, nil, tuning)
         }
     }
 }

@@ -113,6 +113,15 @@ public enum KernelTuning {
     /// Packed convolution: floats of packed im2col columns a thread gathers per block (kept in L2 with the
     /// weights' row block): 128 K floats = 512 KB.
     nonisolated(unsafe) public static var convColumnBlockFloats = 131_072
+    /// Winograd tile of 3×3 stride-1 convolutions prepared from now on: 2 = F(2×2, 3×3), 4 = F(4×4, 3×3), 0 = none
+    /// (im2col). VFW_WINOGRAD=2|4|off in the environment sets it for a whole run (benchmarks, error measurements).
+    nonisolated(unsafe) public static var winogradTile: Int = {
+        switch ProcessInfo.processInfo.environment["VFW_WINOGRAD"] {
+        case "off": return 0
+        case "4": return 4
+        default: return 2
+        }
+    }()
     /// Elementwise loops stay on the calling thread below this many elements per thread.
     public static let elementwiseGrain = 65_536
 }

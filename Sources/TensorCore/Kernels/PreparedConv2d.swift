@@ -27,6 +27,8 @@ public struct PreparedConv2d: Sendable {
     public let groups: Int
     /// U = G·w·Gᵀ when the conv is Winograd-eligible (3×3, stride 1, dilation 1, groups 1).
     let winograd: WinogradWeights?
+    /// F(4×4, 3×3) weights instead, when `KernelTuning.winogradTile` is 4.
+    let winograd4: Winograd4Weights?
     /// Weights packed for the C GEMM, made on first use per instruction set.
     let packed = PackedConvCache()
 
@@ -48,12 +50,28 @@ public struct PreparedConv2d: Sendable {
         self.groups = groups
         let eligible = weight.shape[2] == 3 && weight.shape[3] == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1
             && weight.shape[1] >= winogradMinChannels
-        winograd = eligible ? WinogradWeights(weight) : nil
+        let tile = KernelTuning.winogradTile
+        winograd = eligible && tile == 2 ? WinogradWeights(weight) : nil
+        winograd4 = eligible && tile == 4 ? Winograd4Weights(weight) : nil
     }
 
     /// `act(conv(x) + bias + residual)`; `residual` (optional) has the output's shape.
     public func callAsFunction(_ x: Tensor, activation: Activation = .none, residual: Tensor? = nil) -> Tensor {
         let g = ConvGeometry(x: x.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        if let winograd4, usesWinograd(g) {
+            precondition(x.count == Tensor.count(of: x.shape), "conv2d: tensor data does not match its shape")
+            let outShape = [g.n, g.cout, g.ho, g.wo]
+            if let residual { precondition(residual.shape == outShape, "conv2d: residual \(describeShape(residual.shape)) does not match the output \(describeShape(outShape))") }
+            return Tensor(shape: outShape) { out in
+                x.data.withUnsafeBufferPointer { xp in
+                    withOptionalBuffer(bias) { bp in
+                        withOptionalBuffer(residual) { rp in
+                            winograd4Conv3x3(xp.base, n: g.n, h: g.h, w: g.w, ph: g.ph, pw: g.pw, winograd4, bp, rp, out.base, activation)
+                        }
+                    }
+                }
+            }
+        }
         let useWinograd = winograd != nil && usesWinograd(g)
         return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: useWinograd ? winograd : nil,
                       packed: packed, activation: activation, residual: residual)
@@ -61,11 +79,16 @@ public struct PreparedConv2d: Sendable {
 
     /// True when a call on input shape `x` runs the Winograd path (for tests and benchmarks).
     public func usesWinograd(inputShape x: [Int]) -> Bool {
-        guard winograd != nil else { return false }
+        guard winograd != nil || winograd4 != nil else { return false }
         return usesWinograd(ConvGeometry(x: x, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups))
     }
 
     func usesWinograd(_ g: ConvGeometry) -> Bool {
+        if winograd4 != nil {
+            // F(4×4): tiles are numbered densely, so small planes waste nothing in the products; 7×7 planes pay 8×8
+            // of transforms for 49 outputs and still do 2.2× fewer multiplies than im2col.
+            return winogradEnabled && g.n * ((g.ho + 3) / 4) * ((g.wo + 3) / 4) >= winograd4MinTiles
+        }
         // Too few tiles and the 16 thin products lose to one im2col sgemm; 7×7 planes waste half of
         // each 8-tile row. Measured (1 thread, thread CPU time, resnet shapes): Winograd is 1.4–1.7×
         // faster at 56×56, 28×28 and 14×14 (batch 1 and 8), 1.2–1.5× slower at 7×7.
@@ -80,5 +103,8 @@ nonisolated(unsafe) var winogradMinChannels = 16
 nonisolated(unsafe) var winogradMinTiles = 48
 /// ... and output planes at least this wide (tile rows are padded to 8 tiles = 16 columns).
 nonisolated(unsafe) var winogradMinWidth = 12
+/// F(4×4): at least this many output tiles per call (fewer leave most of a GEMM panel empty: a 7×7 plane at batch 1
+/// has 4 tiles, and 36 products of 4 columns cost more than one im2col product of 49).
+nonisolated(unsafe) var winograd4MinTiles = 16
 /// Master switch (benchmarks compare both paths).
 nonisolated(unsafe) var winogradEnabled = true

@@ -262,18 +262,6 @@ func storeOutputRow(_ v0: SIMD16<Float>, _ dst: UnsafeMutablePointer<Float>, _ r
     }
 }
 
-// MARK: - BLAS threading
-
-/// Runs `body` with OpenBLAS limited to one thread (when `condition`), for code that runs several
-/// small sgemms in parallel on its own threads; restores `computeThreads` afterwards.
-@inline(__always)
-func withSingleThreadedBLAS<R>(if condition: Bool = true, _ body: () -> R) -> R {
-    if !condition { return body() }
-    openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(Int32(computeThreads)) }
-    return body()
-}
-
 // MARK: - Direct entry (tests)
 
 /// Runs the Winograd path for any 3×3 stride-1 conv, whatever the size heuristics say (tests).
