@@ -61,6 +61,17 @@ int vfw_gemm_default_mc(vfw_isa isa);
 void vfw_gemm_packed(vfw_isa isa, int m, int n, int k, const float *ap, const float *bp, float *c, ptrdiff_t ldc,
                      const vfw_epilogue *epi, vfw_gemm_tuning tuning);
 
+/// As vfw_gemm_packed, with A row-major as stored (element (i, p) at a[i·lda + p]): no packed copy of A is needed.
+/// Convolution weights [Cout, K] and Winograd's U are used this way. kc is capped at 512 here.
+void vfw_gemm_rows(vfw_isa isa, int m, int n, int k, const float *a, ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc,
+                   const vfw_epilogue *epi, vfw_gemm_tuning tuning);
+
+/// As vfw_gemm_rows, storing the transpose: element (i, j) of the product goes to c[j·ldc + i], and the residual is
+/// read at residual[j·ldr + i]. A linear layer y[M, out] = x·Wᵀ runs as (W·xᵀ)ᵀ this way: the weights W [out, in]
+/// are A as stored, x is packed as B, so no copy of the weights is ever made.
+void vfw_gemm_rows_transposed(vfw_isa isa, int m, int n, int k, const float *a, ptrdiff_t lda, const float *bp, float *c,
+                              ptrdiff_t ldc, const vfw_epilogue *epi, vfw_gemm_tuning tuning);
+
 #ifdef __cplusplus
 }
 #endif
@@ -84,6 +95,21 @@ typedef struct {
 /// x[c, oy·sh − ph + i·dh, ox·sw − pw + j·dw], 0 outside the image). `out` then feeds vfw_gemm_packed.
 void vfw_im2col_packed(vfw_isa isa, const vfw_conv_geometry *g, const float *x, int col0, int ncols, float *out);
 
+#ifdef __cplusplus
+}
+#endif
+#endif
+
+#ifndef VFW_KERNELS_TRANSPOSE_H
+#define VFW_KERNELS_TRANSPOSE_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// dst[j·ldd + i] = epilogue(src[i·lds + j]) for i < rows, j < cols: a product computed as rows = output features,
+/// columns = tokens (the weights as A) stored as y[token, feature]. Epilogue element (i, j): row_bias[i], col_bias[j],
+/// residual[j·ldr + i] (laid out like dst), then ReLU.
+void vfw_transpose_epilogue(int rows, int cols, const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd,
+                            const vfw_epilogue *epi);
 #ifdef __cplusplus
 }
 #endif

@@ -92,12 +92,12 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
                    dilation: (Int, Int), groups: Int, activation: Activation = .none, residual: Tensor? = nil) -> Tensor {
     let g = ConvGeometry(x: x.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation, groups: groups)
-    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: nil, packed: nil, activation: activation, residual: residual)
+    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: nil, activation: activation, residual: residual)
 }
 
 /// Shared by `conv2d` and `PreparedConv2d`: checks, then runs the Winograd or the im2col path.
 func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, winograd: WinogradWeights?,
-            packed: PackedConvCache?, activation: Activation, residual: Tensor?) -> Tensor {
+            activation: Activation, residual: Tensor?) -> Tensor {
     let ctx = ComputeContext.current
     precondition(x.count == Tensor.count(of: x.shape) && weight.count == Tensor.count(of: weight.shape), "conv2d: tensor data does not match its shape")
     if let bias { precondition(bias.count == g.cout, "conv2d: bias has \(bias.count) elements for \(g.cout) output channels") }
@@ -113,9 +113,7 @@ func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry
                         if let winograd {
                             winogradConv3x3(xp.base, n: g.n, h: g.h, w: g.w, ph: g.ph, pw: g.pw, winograd, bp, rp, out.base, activation)
                         } else if convBackend == .packed {
-                            let weights = packed?.weights(isa: ctx.isa) { PackedConvWeights(wp.base, g, isa: ctx.isa) }
-                                ?? PackedConvWeights(wp.base, g, isa: ctx.isa)
-                            packedConv2d(xp.base, weights, bp, rp, out.base, g, activation, ctx)
+                            packedConv2d(xp.base, wp.base, bp, rp, out.base, g, activation, ctx)
                         } else {
                             conv2dForward(xp.base, wp.base, bp, rp, out.base, g, activation)
                         }

@@ -4,9 +4,13 @@
 //   PackedMatrix: A[m, k] packed into panels of MR rows for one instruction set, 64-byte aligned, owned.
 //   packedConv2d: y[n, Cout, Ho·Wo] = epilogue(W_g[Cout/G, K] · im2col(x_g)[K, Ho·Wo]) per image and group, the
 //                 columns split into blocks that one thread gathers (im2col straight into packed B panels, in
-//                 cache) and multiplies against the weights packed once.
+//                 cache) and multiplies against the weights as stored (row-major A: no copy of any weight).
+//   linear:       y[M, out] = (W·xᵀ)ᵀ: W [out, in] as stored is A, x is packed as B once per call; each thread
+//                 takes a block of output features, multiplies into scratch and stores the block transposed with
+//                 bias/residual/activation (storing transposed inside the GEMM, per tile, cost a third of its time).
 
 import CKernels
+import COpenBLAS
 import Foundation
 
 // MARK: - Packed matrix
@@ -31,33 +35,10 @@ final class PackedMatrix: @unchecked Sendable {
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 }
 
-/// A convolution's weights as one PackedMatrix per group (W_g = weight[g·Cout/G ..< (g+1)·Cout/G] as [Cout/G, K]).
-final class PackedConvWeights: @unchecked Sendable {
-    let groups: [PackedMatrix]
-    init(_ w: UnsafePointer<Float>, _ g: ConvGeometry, isa: KernelISA) {
-        groups = (0..<g.groups).map { grp in
-            PackedMatrix(isa: isa, rows: g.coutG, depth: g.kG, w + grp * g.coutG * g.kG, rowStride: g.kG, colStride: 1)
-        }
-    }
-}
-
-/// Packed weights made on first use per instruction set (a PreparedConv2d keeps one).
-final class PackedConvCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var byISA: [KernelISA: PackedConvWeights] = [:]
-    func weights(isa: KernelISA, _ make: () -> PackedConvWeights) -> PackedConvWeights {
-        lock.lock(); defer { lock.unlock() }
-        if let p = byISA[isa] { return p }
-        let p = make()
-        byISA[isa] = p
-        return p
-    }
-}
-
 // MARK: - Convolution
 
 /// y = act(conv(x, w) + bias + residual) by packed im2col GEMM; shapes and layout as in Conv2d.swift.
-func packedConv2d(_ x: UnsafePointer<Float>, _ packed: PackedConvWeights, _ bias: UnsafePointer<Float>?,
+func packedConv2d(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                   _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
                   _ act: Activation, _ ctx: ComputeContext) {
     if g.n == 0 || g.cout == 0 || g.howo == 0 { return }
@@ -85,8 +66,8 @@ func packedConv2d(_ x: UnsafePointer<Float>, _ packed: PackedConvWeights, _ bias
             vfw_im2col_packed(isa.cValue, &geo, x + (img * g.cin + grp * g.cinG) * g.hw, Int32(col0), Int32(cols), b)
             var epi = vfw_epilogue(row_bias: bias.map { $0 + grp * g.coutG }, col_bias: nil,
                                    residual: residual.map { $0 + outOffset }, ldr: g.howo, relu: fusedRelu ? 1 : 0)
-            let a = packed.groups[grp]
-            vfw_gemm_packed(isa.cValue, Int32(g.coutG), Int32(cols), Int32(k), a.pointer, b, y + outOffset, g.howo, &epi, tuning)
+            vfw_gemm_rows(isa.cValue, Int32(g.coutG), Int32(cols), Int32(k), w + grp * g.coutG * k, k, b, y + outOffset, g.howo,
+                          &epi, tuning)
             if !fusedRelu && act != .none {
                 for o in 0..<g.coutG { activate(y + outOffset + o * g.howo, cols, act) }
             }
@@ -96,57 +77,45 @@ func packedConv2d(_ x: UnsafePointer<Float>, _ packed: PackedConvWeights, _ bias
 
 // MARK: - Linear
 
-/// A fully connected layer with its weights packed once (use it for model layers; `linear` for one-offs).
-///
-/// `weight: [out, in]` (PyTorch layout), `bias: [out]` or nil. Calling it on `x: [..., in]` returns
-/// `activation(x·Wᵀ + bias + residual)`, `[..., out]`, what `linear(x, weight:, bias:, activation:)` (plus the
-/// residual) computes, by the packed C GEMM: Wᵀ as packed B panels (per instruction set, made on first use),
-/// x packed per call, the columns split over the context's threads, bias/residual/activation fused in the store.
+/// A fully connected layer for model layers: `weight: [out, in]` (PyTorch layout), `bias: [out]` or nil. Calling it
+/// on `x: [..., in]` returns `activation(x·Wᵀ + bias + residual)`, `[..., out]`, as `linear` does (plus the fused
+/// residual). The weights are used as stored (see the file header), so preparing costs nothing and copies nothing.
 public final class PreparedLinear: @unchecked Sendable {
     public let weight: Tensor
     public let bias: Tensor?
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
-    private let lock = NSLock()
-    private var packed: [KernelISA: UnsafeMutablePointer<Float>] = [:]
 
     public init(weight: Tensor, bias: Tensor? = nil) {
         precondition(weight.rank == 2, "PreparedLinear: weight must be [out, in], got \(describeShape(weight.shape))")
         if let bias { precondition(bias.count == weight.shape[0], "PreparedLinear: bias has \(bias.count) elements for \(weight.shape[0]) outputs") }
         self.weight = weight
         self.bias = bias
-        _ = packedWeights(ComputeContext.current.isa)
-    }
-
-    deinit { for p in packed.values { UnsafeMutableRawPointer(p).deallocate() } }
-
-    /// Wᵀ [in, out] as packed B panels for `isa`.
-    func packedWeights(_ isa: KernelISA) -> UnsafeMutablePointer<Float> {
-        lock.lock(); defer { lock.unlock() }
-        if let p = packed[isa] { return p }
-        let (n, k) = (weight.shape[0], weight.shape[1])
-        let count = Swift.max(1, vfw_packed_b_size(isa.cValue, Int32(k), Int32(n)))
-        let p = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
-        weight.data.withUnsafeBufferPointer { vfw_pack_b(isa.cValue, Int32(k), Int32(n), $0.base, 1, k, p) }
-        packed[isa] = p
-        return p
     }
 
     /// `activation(x·Wᵀ + bias + residual)`; `x: [..., in]`, `residual` (optional) shaped like the result.
     public func callAsFunction(_ x: Tensor, activation: Activation = .none, residual: Tensor? = nil) -> Tensor {
-        let (n, k) = (outFeatures, inFeatures)
-        precondition(x.rank >= 1 && x.shape.last! == k, "linear: x \(describeShape(x.shape)) has \(x.shape.last ?? 0) features, weight \(describeShape(weight.shape)) expects \(k)")
-        let outShape = Array(x.shape.dropLast()) + [n]
-        if let residual { precondition(residual.shape == outShape, "linear: residual \(describeShape(residual.shape)) does not match the output \(describeShape(outShape))") }
-        let m = Tensor.count(of: Array(x.shape.dropLast()))
-        let ctx = ComputeContext.current
-        let bp = packedWeights(ctx.isa)
-        return Tensor(shape: outShape) { out in
-            x.data.withUnsafeBufferPointer { xp in
-                withOptionalBuffer(bias) { biasP in
-                    withOptionalBuffer(residual) { resP in
-                        packedMatmul(m: m, n: n, k: k, a: xp.base, lda: k, packedB: bp, c: out.base, ldc: n,
-                                     colBias: biasP, residual: resP, activation: activation, ctx)
+        linearForward(x, weight: weight, bias: bias, activation: activation, residual: residual)
+    }
+}
+
+/// `linear` and `PreparedLinear`: checks, then y = act(x·Wᵀ + b + residual) on the packed GEMM (one row: sgemv).
+func linearForward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation, residual: Tensor?) -> Tensor {
+    precondition(x.rank >= 1 && weight.rank == 2, "linear: need x [..., in] and weight [out, in], got \(describeShape(x.shape)), \(describeShape(weight.shape))")
+    let (n, k) = (weight.shape[0], weight.shape[1])
+    precondition(x.shape.last! == k, "linear: x \(describeShape(x.shape)) has \(x.shape.last!) features, weight \(describeShape(weight.shape)) expects \(k)")
+    if let bias { precondition(bias.count == n, "linear: bias has \(bias.count) elements for \(n) outputs") }
+    let outShape = Array(x.shape.dropLast()) + [n]
+    if let residual { precondition(residual.shape == outShape, "linear: residual \(describeShape(residual.shape)) does not match the output \(describeShape(outShape))") }
+    let m = Tensor.count(of: Array(x.shape.dropLast()))
+    let ctx = ComputeContext.current
+    return Tensor(shape: outShape) { out in
+        x.data.withUnsafeBufferPointer { xp in
+            weight.data.withUnsafeBufferPointer { wp in
+                withOptionalBuffer(bias) { bp in
+                    withOptionalBuffer(residual) { rp in
+                        linearForward(m: m, n: n, k: k, x: xp.base, w: wp.base, bias: bp, residual: rp, y: out.base,
+                                      activation: activation, ctx)
                     }
                 }
             }
@@ -154,57 +123,80 @@ public final class PreparedLinear: @unchecked Sendable {
     }
 }
 
-/// C[m, n] = act(A[m, k]·B + colBias + residual) with B already packed (n columns); A (row stride lda) is packed
-/// here, split over the context's threads by row panels, then the product by column blocks.
-func packedMatmul(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
-                  c: UnsafeMutablePointer<Float>, ldc: Int, colBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
-                  activation: Activation, _ ctx: ComputeContext) {
+/// y[m, n] = act(x[m, k]·W[n, k]ᵀ + bias + residual), all row-major.
+func linearForward(m: Int, n: Int, k: Int, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                   residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation, _ ctx: ComputeContext) {
     if m == 0 || n == 0 { return }
+    if m == 1 && k > 0 && residual == nil {
+        // A single row: y = W·x as a matrix-vector product (memory-bound; a GEMM panel would be 1/16 full).
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, 0, y, 1)
+        epilogue(y, n, biasVector: bias, activation)
+        return
+    }
     let isa = ctx.isa
     let mr = Int(vfw_gemm_mr(isa.cValue)), nr = Int(vfw_gemm_nr(isa.cValue))
     let tuning = gemmTuning
     let fusedRelu = activation == .relu
-    ScratchPool.shared.with(Int(vfw_packed_a_size(isa.cValue, Int32(m), Int32(k)))) { ap in
-        let panels = (m + mr - 1) / mr
-        parallelFor(panels, grain: Swift.max(1, 16384 / Swift.max(k * mr, 1))) { range in
-            let rows = Swift.min(m, range.upperBound * mr) - range.lowerBound * mr
-            vfw_pack_a(isa.cValue, Int32(rows), Int32(k), a + range.lowerBound * mr * lda, lda, 1, ap + range.lowerBound * mr * k)
+    ScratchPool.shared.with(Int(vfw_packed_b_size(isa.cValue, Int32(k), Int32(m)))) { xb in
+        // xᵀ [k, m] as packed B: element (p, j) = x[j·k + p], panels of NR tokens, packed in parallel.
+        let panels = (m + nr - 1) / nr
+        parallelFor(panels, grain: Swift.max(1, 65536 / Swift.max(k * nr, 1))) { range in
+            let j0 = range.lowerBound * nr, cols = Swift.min(m, range.upperBound * nr) - j0
+            vfw_pack_b(isa.cValue, Int32(k), Int32(cols), x + j0 * k, 1, k, xb + j0 * k)
         }
-        // Column blocks: at least two per thread when n allows, whole panels each.
-        let colPanels = (n + nr - 1) / nr
-        let blocks = Swift.min(colPanels, Swift.max(1, ctx.threads * 4))
+        // Output features in blocks of whole MR-row panels, several per thread.
+        let rowPanels = (n + mr - 1) / mr
+        let blocks = Swift.min(rowPanels, Swift.max(1, ctx.threads * 4))
         parallelItems(blocks, threads: ctx.threads) { blk in
-            let p0 = colPanels * blk / blocks, p1 = colPanels * (blk + 1) / blocks
-            let j0 = p0 * nr, cols = Swift.min(n, p1 * nr) - j0
-            if cols <= 0 { return }
-            var epi = vfw_epilogue(row_bias: nil, col_bias: colBias.map { $0 + j0 }, residual: residual.map { $0 + j0 },
-                                   ldr: ldc, relu: fusedRelu ? 1 : 0)
-            vfw_gemm_packed(isa.cValue, Int32(m), Int32(cols), Int32(k), ap, packedB + j0 * k, c + j0, ldc, &epi, tuning)
+            let p0 = rowPanels * blk / blocks, p1 = rowPanels * (blk + 1) / blocks
+            let i0 = p0 * mr, rows = Swift.min(n, p1 * mr) - i0
+            if rows <= 0 { return }
+            // (W_block·xᵀ) [rows, m] in scratch, then stored transposed into y with the epilogue.
+            ScratchPool.shared.with(rows * m) { t in
+                vfw_gemm_rows(isa.cValue, Int32(rows), Int32(m), Int32(k), w + i0 * k, k, xb, t, m, nil, tuning)
+                var epi = vfw_epilogue(row_bias: bias.map { $0 + i0 }, col_bias: nil, residual: residual.map { $0 + i0 },
+                                       ldr: n, relu: fusedRelu ? 1 : 0)
+                vfw_transpose_epilogue(Int32(rows), Int32(m), t, m, y + i0, n, &epi)
+            }
             if !fusedRelu && activation != .none {
-                for r in 0..<m { activate(c + r * ldc + j0, cols, activation) }
+                for r in 0..<m { activate(y + r * n + i0, rows, activation) }
             }
         }
     }
 }
 
-/// C = epilogue(A·B) for row-major A [m, k] and B [k, n] through the packed C GEMM on one instruction set
-/// (tests compare it with a Double loop; benchmarks with OpenBLAS).
-func packedGemmForTests(isa: KernelISA, m: Int, n: Int, k: Int, a: [Float], b: [Float], rowBias: [Float]?, colBias: [Float]?,
-                        residual: [Float]?, relu: Bool, kc: Int = 0, mc: Int = 0) -> [Float] {
+/// How a test hands A to the C GEMM: packed panels, row-major as stored, or row-major with the product stored transposed.
+enum GemmTestLayout: String, CaseIterable, Sendable { case packed, rows, transposed }
+
+/// C = epilogue(A·B) for row-major A [m, k] and B [k, n] through the C GEMM on one instruction set, returned
+/// row-major [m, n] whatever the layout (tests compare it with a Double loop).
+func packedGemmForTests(isa: KernelISA, layout: GemmTestLayout = .packed, m: Int, n: Int, k: Int, a: [Float], b: [Float],
+                        rowBias: [Float]?, colBias: [Float]?, residual: [Float]?, relu: Bool, kc: Int = 0, mc: Int = 0) -> [Float] {
     var c = [Float](repeating: .nan, count: m * n)
     let pa = PackedMatrix(isa: isa, rows: m, depth: k, a, rowStride: k, colStride: 1)
     let pbCount = Swift.max(1, vfw_packed_b_size(isa.cValue, Int32(k), Int32(n)))
     var pb = [Float](repeating: .nan, count: pbCount)
     vfw_pack_b(isa.cValue, Int32(k), Int32(n), b, n, 1, &pb)
+    // The transposed layout reads its residual transposed too.
+    let res = layout == .transposed ? residual.map { r in (0..<(m * n)).map { idx in r[(idx % m) * n + idx / m] } } : residual
     func opt(_ v: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
         if let v { v.withUnsafeBufferPointer { body($0.baseAddress) } } else { body(nil) }
     }
+    let tuning = vfw_gemm_tuning(kc: Int32(kc), mc: Int32(mc))
     opt(rowBias) { rb in
         opt(colBias) { cb in
-            opt(residual) { rp in
-                var epi = vfw_epilogue(row_bias: rb, col_bias: cb, residual: rp, ldr: n, relu: relu ? 1 : 0)
-                vfw_gemm_packed(isa.cValue, Int32(m), Int32(n), Int32(k), pa.pointer, pb, &c, n, &epi,
-                                vfw_gemm_tuning(kc: Int32(kc), mc: Int32(mc)))
+            opt(res) { rp in
+                var epi = vfw_epilogue(row_bias: rb, col_bias: cb, residual: rp, ldr: layout == .transposed ? m : n, relu: relu ? 1 : 0)
+                switch layout {
+                case .packed:
+                    vfw_gemm_packed(isa.cValue, Int32(m), Int32(n), Int32(k), pa.pointer, pb, &c, n, &epi, tuning)
+                case .rows:
+                    vfw_gemm_rows(isa.cValue, Int32(m), Int32(n), Int32(k), a, k, pb, &c, n, &epi, tuning)
+                case .transposed:
+                    var ct = [Float](repeating: .nan, count: m * n)
+                    vfw_gemm_rows_transposed(isa.cValue, Int32(m), Int32(n), Int32(k), a, k, pb, &ct, m, &epi, tuning)
+                    for i in 0..<m { for j in 0..<n { c[i * n + j] = ct[j * m + i] } }
+                }
             }
         }
     }

@@ -29,8 +29,6 @@ public struct PreparedConv2d: Sendable {
     let winograd: WinogradWeights?
     /// F(4×4, 3×3) weights instead, when `KernelTuning.winogradTile` is 4.
     let winograd4: Winograd4Weights?
-    /// Weights packed for the C GEMM, made on first use per instruction set.
-    let packed = PackedConvCache()
 
     /// Prepares a convolution with the same stride/padding/dilation for height and width.
     public init(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
@@ -74,7 +72,7 @@ public struct PreparedConv2d: Sendable {
         }
         let useWinograd = winograd != nil && usesWinograd(g)
         return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: useWinograd ? winograd : nil,
-                      packed: packed, activation: activation, residual: residual)
+                      activation: activation, residual: residual)
     }
 
     /// True when a call on input shape `x` runs the Winograd path (for tests and benchmarks).

@@ -7,7 +7,7 @@
 // (2·ty − pH, 2·tx − pW) (zero outside the image). With
 //   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
 //   Aᵀ = [1 1 1 0; 0 1 −1 −1]:
-//   U[ξ][o][c] = (G·w[o,c]·Gᵀ)[ξ]          (once, at prepare time, in Double)
+//   U[ξ][o][c] = (G·w[o,c]·Gᵀ)[ξ]          (once, on first use, in Double)
 //   V[ξ][c][t] = (Bᵀ·d[c,t]·B)[ξ]          (input transform, 16 values per tile and channel)
 //   M[ξ][o][t] = Σ_c U[ξ][o][c]·V[ξ][c][t]  (16 sgemms [Cout, Cin]·[Cin, T])
 //   y[o, tile t] = Aᵀ·M[·][o][t]·A + bias    (output transform, fused with bias/residual/activation)
@@ -28,37 +28,31 @@ import Foundation
 
 // MARK: - Weights
 
-/// Winograd-domain weights U[16][Cout][Cin] of a 3×3 convolution, packed as 16 GEMM A operands for the
-/// instruction set in use (the first one at init, others on first use from the kept 3×3 weights).
+/// Winograd-domain weights U[16][Cout][Cin] of a 3×3 convolution, row-major per ξ (the GEMMs read them as stored,
+/// on any instruction set). Made on first use: a layer whose planes are too small for Winograd never holds them.
 final class WinogradWeights: @unchecked Sendable {
     let cout: Int, cin: Int
     private let source: Tensor
     private let lock = NSLock()
-    private var packed: [KernelISA: [PackedMatrix]] = [:]
+    private var storage: UnsafeMutablePointer<Float>?
 
-    /// Transforms and packs `w` ([Cout, Cin, 3, 3]) for `isa`.
-    init(_ w: Tensor, isa: KernelISA = ComputeContext.current.isa) {
+    init(_ w: Tensor) {
         precondition(w.rank == 4 && w.shape[2] == 3 && w.shape[3] == 3, "Winograd weights need [Cout, Cin, 3, 3]")
         cout = w.shape[0]; cin = w.shape[1]
         source = w
-        packed[isa] = Self.pack(w, isa: isa)
     }
 
-    /// U[ξ] packed for `isa`, ξ = 0..<16.
-    func u(isa: KernelISA) -> [PackedMatrix] {
+    deinit { storage?.deallocate() }
+
+    /// U, [16][Cout][Cin].
+    var u: UnsafePointer<Float> {
         lock.lock(); defer { lock.unlock() }
-        if let p = packed[isa] { return p }
-        let p = Self.pack(source, isa: isa)
-        packed[isa] = p
-        return p
-    }
-
-    private static func pack(_ w: Tensor, isa: KernelISA) -> [PackedMatrix] {
-        let u = transform(w)
-        let (cout, cin) = (w.shape[0], w.shape[1])
-        return u.withUnsafeBufferPointer { up in
-            (0..<16).map { xi in PackedMatrix(isa: isa, rows: cout, depth: cin, up.base + xi * cout * cin, rowStride: cin, colStride: 1) }
-        }
+        if let storage { return UnsafePointer(storage) }
+        let values = Self.transform(source)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, values.count))
+        p.initialize(from: values, count: values.count)
+        storage = p
+        return UnsafePointer(p)
     }
 
     /// U = G·w·Gᵀ per (o, c), in Double, rounded once: [16][Cout][Cin].
@@ -108,7 +102,7 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, ph: Int,
     let ctx = ComputeContext.current
     let isa = ctx.isa
     let nr = Int(vfw_gemm_nr(isa.cValue))
-    let u = weights.u(isa: isa)
+    let u = weights.u
     let tilesH = (ho + 1) / 2, tilesW = (wo + 1) / 2
     let tilesWp = (tilesW + 7) & ~7
     let tileRows = n * tilesH
@@ -139,8 +133,8 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, ph: Int,
             }
             // M[ξ] = U[ξ]·V[ξ]
             for xi in 0..<16 {
-                vfw_gemm_packed(isa.cValue, Int32(cout), Int32(t), Int32(cin), u[xi].pointer, v + xi * cin * tp,
-                                m + xi * cout * t, t, nil, tuning)
+                vfw_gemm_rows(isa.cValue, Int32(cout), Int32(t), Int32(cin), u + xi * cout * cin, cin, v + xi * cin * tp,
+                              m + xi * cout * t, t, nil, tuning)
             }
             // y = Aᵀ·M·A + bias (+ residual), activation
             for o in 0..<cout {
@@ -268,5 +262,5 @@ func storeOutputRow(_ v0: SIMD16<Float>, _ dst: UnsafeMutablePointer<Float>, _ r
 func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: (Int, Int), activation: Activation, residual: Tensor?) -> Tensor {
     let g = ConvGeometry(x: x.shape, weight: weight.shape, stride: (1, 1), padding: padding, dilation: (1, 1), groups: 1)
     precondition(g.kh == 3 && g.kw == 3, "winogradConv2d: 3×3 kernels only")
-    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: WinogradWeights(weight), packed: nil, activation: activation, residual: residual)
+    return conv2d(x, weight: weight, bias: bias, geometry: g, winograd: WinogradWeights(weight), activation: activation, residual: residual)
 }

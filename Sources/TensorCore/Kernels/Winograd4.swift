@@ -7,7 +7,7 @@
 //   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
 //   G  = [1/4 0 0; −1/6 −1/6 −1/6; −1/6 1/6 −1/6; 1/24 1/12 1/6; 1/24 −1/12 1/6; 0 0 1]
 //   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
-//   U[ξ][o][c] = (G·w[o,c]·Gᵀ)[ξ]   (once per instruction set, in Double, rounded once; 36 planes)
+//   U[ξ][o][c] = (G·w[o,c]·Gᵀ)[ξ]   (once, on first use, in Double, rounded once; 36 planes)
 //   V[ξ][c][t] = (Bᵀ·d[c,t]·B)[ξ]   (input transform, written straight into packed GEMM B panels)
 //   M[ξ] = U[ξ]·V[ξ]                (36 packed GEMMs [Cout, Cin]·[Cin, T])
 //   y[o, tile t] = Aᵀ·M[·][o][t]·A + bias (+ residual), activation
@@ -23,29 +23,33 @@ import Foundation
 
 // MARK: - Weights
 
-/// U[36][Cout][Cin] of F(4×4, 3×3), packed as 36 GEMM A operands per instruction set.
+/// U[36][Cout][Cin] of F(4×4, 3×3), row-major per ξ, made on first use (as WinogradWeights).
 final class Winograd4Weights: @unchecked Sendable {
     let cout: Int, cin: Int
     private let source: Tensor
     private let lock = NSLock()
-    private var packed: [KernelISA: [PackedMatrix]] = [:]
+    private var storage: UnsafeMutablePointer<Float>?
 
-    init(_ w: Tensor, isa: KernelISA = ComputeContext.current.isa) {
+    init(_ w: Tensor) {
         precondition(w.rank == 4 && w.shape[2] == 3 && w.shape[3] == 3, "Winograd weights need [Cout, Cin, 3, 3]")
         cout = w.shape[0]; cin = w.shape[1]
         source = w
-        packed[isa] = Self.pack(w, isa: isa)
     }
 
-    func u(isa: KernelISA) -> [PackedMatrix] {
+    deinit { storage?.deallocate() }
+
+    var u: UnsafePointer<Float> {
         lock.lock(); defer { lock.unlock() }
-        if let p = packed[isa] { return p }
-        let p = Self.pack(source, isa: isa)
-        packed[isa] = p
-        return p
+        if let storage { return UnsafePointer(storage) }
+        let values = Self.transform(source)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, values.count))
+        p.initialize(from: values, count: values.count)
+        storage = p
+        return UnsafePointer(p)
     }
 
-    private static func pack(_ w: Tensor, isa: KernelISA) -> [PackedMatrix] {
+    /// U = G·w·Gᵀ per (o, c), in Double, rounded once: [36][Cout][Cin].
+    static func transform(_ w: Tensor) -> [Float] {
         let (cout, cin) = (w.shape[0], w.shape[1])
         let plane = cout * cin
         let gm: [[Double]] = [[0.25, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
@@ -65,9 +69,7 @@ final class Winograd4Weights: @unchecked Sendable {
                 }
             }
         }
-        return u.withUnsafeBufferPointer { up in
-            (0..<36).map { xi in PackedMatrix(isa: isa, rows: cout, depth: cin, up.base + xi * plane, rowStride: cin, colStride: 1) }
-        }
+        return u
     }
 }
 
@@ -83,7 +85,7 @@ func winograd4Conv3x3(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, ph: Int
     let ctx = ComputeContext.current
     let isa = ctx.isa
     let nr = Int(vfw_gemm_nr(isa.cValue))
-    let u = weights.u(isa: isa)
+    let u = weights.u
     let tilesH = (ho + 3) / 4, tilesW = (wo + 3) / 4
     let tilesWp = (tilesW + 7) & ~7
     let tileRows = n * tilesH
@@ -110,8 +112,8 @@ func winograd4Conv3x3(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, ph: Int
                 }
             }
             for xi in 0..<36 {
-                vfw_gemm_packed(isa.cValue, Int32(cout), Int32(t), Int32(cin), u[xi].pointer, v + xi * cin * tp,
-                                m + xi * cout * t, t, nil, tuning)
+                vfw_gemm_rows(isa.cValue, Int32(cout), Int32(t), Int32(cin), u + xi * cout * cin, cin, v + xi * cin * tp,
+                              m + xi * cout * t, t, nil, tuning)
             }
             for o in 0..<cout {
                 for r in 0..<rows {
