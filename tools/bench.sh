@@ -23,8 +23,10 @@ echo "CPU: $cpu (family $fam model $mod), $isa; $(nproc) cores. Load before the 
 echo "sgemm peak on $THREADS threads (numpy $(field "$sg" numpy)'s OpenBLAS, best of 6 shapes): $peak GFLOP/s."
 echo "ONNX Runtime and OpenVINO run the models torch.onnx exported (tools/bench_peers.py); each runtime in its own process."
 echo
-echo "| model | batch | GFLOP | PyTorch ms | ONNX Runtime ms | OpenVINO ms | vfw ms | vfw / ORT | vfw / best peer | vfw GFLOP/s (% of sgemm peak) | ORT GFLOP/s | peak RSS MB: PyTorch / ORT / OpenVINO / vfw |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "vfw runs the best instruction set of this CPU; \"vfw AVX2\" is the same binary with VFW_ISA=avx2, the path an AVX2-only CPU runs."
+echo
+echo "| model | batch | GFLOP | PyTorch ms | ONNX Runtime ms | OpenVINO ms | vfw ms | vfw / ORT | vfw / best peer | vfw AVX2 ms (/ ORT) | vfw GFLOP/s (% of sgemm peak) | ORT GFLOP/s | peak RSS MB: PyTorch / ORT / OpenVINO / vfw |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for m in $MODELS; do
   for b in $BATCHES; do
     runs=10; [ "$b" -gt 1 ] && runs=5
@@ -34,16 +36,18 @@ for m in $MODELS; do
     o=$($PYTHON tools/bench_peers.py run --runtime ort --onnx $onnx --batch $b --threads $THREADS --runs $runs --json)
     ov=$($PYTHON tools/bench_peers.py run --runtime openvino --onnx $onnx --batch $b --threads $THREADS --runs $runs --json)
     v=$($VFW bench --model $m --batch $b --threads $THREADS --runs $runs --json)
+    v2=$(VFW_ISA=avx2 $VFW bench --model $m --batch $b --threads $THREADS --runs $runs --json)
     rm -f $onnx
-    $PYTHON - "$m" "$b" "$gf" "$peak" "$t" "$o" "$ov" "$v" <<'PY'
+    $PYTHON - "$m" "$b" "$gf" "$peak" "$t" "$o" "$ov" "$v" "$v2" <<'PY'
 import json, sys
 m, b, gf, peak = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-t, o, ov, v = (json.loads(x) for x in sys.argv[5:9])
+t, o, ov, v, v2 = (json.loads(x) for x in sys.argv[5:10])
 tm, om, ovm, vm = (r["median_ms"] for r in (t, o, ov, v))
 best = min(tm, om, ovm)
 rate = lambda ms: gf / (ms / 1000)
+v2m = v2["median_ms"]
 print(f"| {m} | {b} | {gf:.1f} | {tm:.1f} | {om:.1f} | {ovm:.1f} | {vm:.1f} | {vm / om:.2f}x | {vm / best:.2f}x "
-      f"| {rate(vm):.0f} ({100 * rate(vm) / peak:.0f}%) | {rate(om):.0f} "
+      f"| {v2m:.1f} ({v2m / om:.2f}x) | {rate(vm):.0f} ({100 * rate(vm) / peak:.0f}%) | {rate(om):.0f} "
       f"| {t['peak_rss_mb']} / {o['peak_rss_mb']} / {ov['peak_rss_mb']} / {v['peak_rss_mb']} |")
 PY
   done
