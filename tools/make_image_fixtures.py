@@ -13,7 +13,9 @@ Writes Tests/Fixtures/images/ (deterministic; every expected value comes from th
                             orientation.
                             Odd sizes: 37x23, 1x1, 300x7, 5x3, ...  PNGs are written by a small encoder below (Pillow
                             cannot write 16-bit RGB, low bit depths or interlacing) or by Pillow.
-    decoded.safetensors     "<file name>": uint8 [H, W, 3] = np.asarray(Image.open(p).convert("RGB"))
+    decoded.safetensors     "<file name>": uint8 [H, W, 3] = np.asarray(Image.open(p).convert("RGB")); "white/<file name>"
+                            for the files Pillow reports transparency in: transformers' convert_to_rgb(Image.open(p))
+                            (the transparency composited onto white)
     corrupt/*               unreadable inputs; corrupt.json: the ImagingError case vfw must throw for each and
                             the exception Pillow raised (Pillow rejects every one of them too, except a GIF,
                             which it reads and vfw does not)
@@ -35,7 +37,8 @@ Writes Tests/Fixtures/images/ (deterministic; every expected value comes from th
     timm/<model>/config.json             a Hub-style timm config.json holding timm's own pretrained_cfg for the model
     pipelines.json          per input photo: SHA-256 of Pillow's RGB decode and its size; per case (a named vfw preset
                             with the pipeline it names, a transformers config run by AutoImageProcessor.from_pretrained
-                            with the default torchvision backend and with backend="pil", a timm config run by
+                            with the default torchvision backend and with backend="pil" (given the image as Pillow
+                            opened it when the processor has do_convert_rgb, else convert("RGB")), a timm config run by
                             create_transform(**resolve_data_config(pretrained_cfg)), a torchvision weights'
                             transforms() with the vfw spec text read off its attributes): what ran, and per photo
                             the output shape, the CRC-32 of the REAL float32 tensor, and the CRC-32 of the uint8 image
@@ -61,6 +64,7 @@ import skimage
 import torch
 import torchvision
 import transformers
+from transformers.image_transforms import convert_to_rgb
 from PIL import Image
 from safetensors.numpy import save_file
 from torchvision import transforms
@@ -167,13 +171,14 @@ def photo(w, h, name="astronaut.png", box=None):
     return np.asarray(im.resize((w, h), Image.LANCZOS))
 
 
-def texture(w, h, c, maxval=255):
+def texture(w, h, c, maxval=255, r=None):
     """Gradients plus noise: exercises every filter and the full value range."""
+    r = rng if r is None else r
     y, x = np.mgrid[0:h, 0:w]
     base = [(x * 7 + y * 3) % (maxval + 1), (x * y + 11 * x) % (maxval + 1), ((x - y) * 13) % (maxval + 1)]
     a = np.stack([base[i % 3] for i in range(c)], -1).astype(np.int64)
-    noise = rng.integers(0, maxval + 1, (h, w, c))
-    mask = rng.random((h, w, c)) < 0.3
+    noise = r.integers(0, maxval + 1, (h, w, c))
+    mask = r.random((h, w, c)) < 0.3
     a[mask] = noise[mask]
     return a
 
@@ -229,6 +234,24 @@ def decode_cases():
     png(f"png_rgb8_no_iend_{W}x{H}", texture(W, H, 3), 8, 2, iend=False)
     # An ancillary chunk before IDAT (gAMA; Pillow and vfw apply no gamma).
     png(f"png_rgb8_gama_{W}x{H}", texture(W, H, 3), 8, 2, pre=chunk(b"gAMA", struct.pack(">I", 100000)))
+    # Transparency as tRNS gives it (its own random stream, so the files above stay as they were): what
+    # transformers' convert_to_rgb composites onto white. Gray keys compare with the 8-bit pixel, each tRNS
+    # sample cut to its low byte (Pillow's rgbT2rgba), so a 1-bit key of 1 and a 4-bit key of 5 match nothing.
+    rt = np.random.default_rng(20261204)
+    for depth, key in ((1, 0), (1, 1), (2, 0), (4, 5), (8, 200)):
+        png(f"png_gray{depth}_trns{key}_{W}x{H}", texture(W, H, 1, (1 << depth) - 1, rt), depth, 0, trns=struct.pack(">H", key))
+    g16 = texture(W, H, 1, 65535, rt)
+    g16[: H // 2] %= 300
+    png(f"png_gray16_trns300_{W}x{H}", g16, 16, 0, trns=struct.pack(">H", 300))
+    rgb = texture(W, H, 3, 255, rt)
+    png(f"png_rgb8_trns_hit_{W}x{H}", rgb, 8, 2, trns=struct.pack(">HHH", *rgb[3, 4]))
+    rgb16 = texture(W, H, 3, 65535, rt)
+    rgb16[5:9, 5:20] = [0x1234, 0x5678, 0x9ABC]
+    png(f"png_rgb16_trns_hit_{W}x{H}", rgb16, 16, 2, trns=struct.pack(">HHH", 0x12, 0x56, 0x9A))
+    png(f"png_palette8_trns_short_{W}x{H}", texture(W, H, 1, 255, rt), 8, 3, palette=rt.integers(0, 256, (256, 3)),
+        trns=bytes([255, 0, 128, 7, 255, 0]))
+    png(f"png_palette8_trns_opaque_{W}x{H}", texture(W, H, 1, 255, rt), 8, 3, palette=rt.integers(0, 256, (256, 3)),
+        trns=b"\xff" * 40)
     # Pillow's own PNG encoder.
     ph = Image.fromarray(photo(61, 47))
     pillow("png_pillow_rgb_61x47.png", ph, "PNG", optimize=True)
@@ -612,7 +635,11 @@ def pipelines(out_dir):
         tables[f"{case}/table"] = table
         outputs = {}
         for name in images:
-            t = run(Image.open(os.path.join(photos_dir, name)).convert("RGB"))
+            # A processor with do_convert_rgb gets the image as Pillow opened it (and composites transparency
+            # onto white itself); everything else gets convert("RGB"), as torchvision, timm and transformers
+            # without do_convert_rgb need.
+            opened = Image.open(os.path.join(photos_dir, name))
+            t = run(opened if fields.get("convert_rgb") else opened.convert("RGB"))
             u = as_uint8(t, table)
             # CRC-32 (zlib's), which the Swift tests compute through zlib in a fraction of SHA-256's time in a
             # debug build; together with the exact shape and the table, a match is not an accident.
@@ -653,6 +680,10 @@ def main():
             manifest[name] = {"pillow_mode": im.mode, "size": list(im.size), "format": im.format,
                               "info": sorted(k for k in im.info if isinstance(k, str))}
             tensors[name] = np.ascontiguousarray(np.asarray(im.convert("RGB")))
+            # transformers' convert_to_rgb on the image as opened: transparency composited onto white.
+            if "A" in im.getbands() or im.info.get("transparency") is not None:
+                tensors[f"white/{name}"] = np.ascontiguousarray(
+                    convert_to_rgb(Image.open(io.BytesIO(data)), return_numpy=True))
     save_file(tensors, os.path.join(OUT, "decoded.safetensors"), metadata={"made_by": "tools/make_image_fixtures.py"})
     json.dump(manifest, open(os.path.join(OUT, "decode", "manifest.json"), "w"), indent=1, sort_keys=True)
 

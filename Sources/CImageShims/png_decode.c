@@ -8,7 +8,7 @@
 // The transforms asked of libpng are only the ones Pillow's own PNG reader also performs while
 // unpacking (src/PIL/PngImagePlugin.py _MODES, src/libImaging/Unpack.c): gray below 8 bits scaled to
 // 0..255, palette indices below 8 bits unpacked one per byte, Adam7 de-interlaced. No gamma, no tRNS
-// expansion, no 16-to-8 reduction: the Swift side converts to RGB exactly as Pillow's convert("RGB").
+// expansion (the tRNS values are handed over as they are), no 16-to-8 reduction: the Swift side converts to RGB exactly as Pillow's convert("RGB").
 
 #include "vfw_image_shims.h"
 
@@ -145,6 +145,30 @@ int32_t vfw_png_decode(const uint8_t *data, size_t size, vfw_raster *out) {
             record(out, VFW_ERR_TRUNCATED, "file ends before the image data is complete");
             png_destroy_read_struct(&png, &info, NULL);
             return out->status;
+        }
+    }
+
+    // tRNS (libpng keeps it whatever the unknown-chunk handling): what transformers' convert_to_rgb
+    // composites onto white. libpng drops a tRNS it finds invalid (wrong length for the colour type, or
+    // on a type with an alpha channel), which Pillow would also not turn into transparency.
+    {
+        png_bytep alpha = NULL;
+        int count = 0;
+        png_color_16p color = NULL;
+        if (png_get_tRNS(png, info, &alpha, &count, &color) & PNG_INFO_tRNS) {
+            if (color_type == PNG_COLOR_TYPE_PALETTE && alpha && count > 0) {
+                if (count > 256) count = 256;
+                memcpy(out->trns_alpha, alpha, (size_t)count);
+                out->trns_count = count;
+            } else if (color_type == PNG_COLOR_TYPE_GRAY && color) {
+                out->trns_color[0] = color->gray;
+                out->trns_count = 1;
+            } else if (color_type == PNG_COLOR_TYPE_RGB && color) {
+                out->trns_color[0] = color->red;
+                out->trns_color[1] = color->green;
+                out->trns_color[2] = color->blue;
+                out->trns_count = 1;
+            }
         }
     }
 

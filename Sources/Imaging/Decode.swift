@@ -40,7 +40,10 @@ public enum ImageDecoder {
             throw error(for: &raster, status: status, format: format, name: name)
         }
         switch format {
-        case .png: return try pngToRGB(&raster, name: name)
+        case .png:
+            var image = try pngToRGB(&raster, name: name)
+            image.alpha = pngAlpha(&raster, image)
+            return image
         case .jpeg: return try jpegToRGB(&raster, name: name)
         }
     }
@@ -183,6 +186,62 @@ private func pngToRGB(_ r: inout vfw_raster, name: String) throws -> RGBImage {
             }
         }
     }
+}
+
+/// The alpha Pillow's `convert("RGBA")` gives a PNG (what transformers' convert_to_rgb composites onto white),
+/// nil when every pixel is opaque:
+///
+/// | PNG                 | alpha                                                                          |
+/// |---------------------|--------------------------------------------------------------------------------|
+/// | gray+alpha, RGBA    | the alpha sample (16-bit: its high byte)                                        |
+/// | palette + tRNS      | tRNS entry of the index, 255 past the entries tRNS lists (putpalettealphas)     |
+/// | gray / RGB + tRNS   | 0 where the RGB pixel (as convert("RGB") gives it) equals the tRNS colour,      |
+/// |                     | each tRNS sample masked to its low byte (Convert.c rgbT2rgba: `r & 0xff`), else 255 |
+private func pngAlpha(_ r: inout vfw_raster, _ image: RGBImage) -> [UInt8]? {
+    let w = Int(r.width), h = Int(r.height), ch = Int(r.channels)
+    let wide = r.bit_depth == 16
+    guard let src = UnsafePointer<UInt8>(r.pixels) else { return nil }
+    let rowBytes = Int(r.row_bytes)
+    var alpha: [UInt8]
+    switch Int(r.color_type) {
+    case 4, 6:
+        let a = ch - 1, step = wide ? 2 : 1
+        alpha = [UInt8](unsafeUninitializedCapacity: w * h) { buf, n in
+            for y in 0..<h {
+                let row = src + y * rowBytes
+                for x in 0..<w { buf[y * w + x] = row[(x * ch + a) * step] }
+            }
+            n = w * h
+        }
+    case 3 where r.trns_count > 0:
+        var table = [UInt8](repeating: 255, count: 256)
+        withUnsafeBytes(of: &r.trns_alpha) { raw in
+            for i in 0..<Int(r.trns_count) { table[i] = raw[i] }
+        }
+        alpha = [UInt8](unsafeUninitializedCapacity: w * h) { buf, n in
+            for y in 0..<h {
+                let row = src + y * rowBytes
+                for x in 0..<w { buf[y * w + x] = table[Int(row[x])] }
+            }
+            n = w * h
+        }
+    case 0 where r.trns_count > 0, 2 where r.trns_count > 0:
+        let key = withUnsafeBytes(of: &r.trns_color) { raw -> [UInt8] in
+            let c = raw.bindMemory(to: UInt16.self)
+            return r.color_type == 0 ? Array(repeating: UInt8(c[0] & 0xFF), count: 3) : (0..<3).map { UInt8(c[$0] & 0xFF) }
+        }
+        alpha = image.pixels.withUnsafeBufferPointer { px in
+            [UInt8](unsafeUninitializedCapacity: w * h) { buf, n in
+                for i in 0..<(w * h) {
+                    buf[i] = px[3 * i] == key[0] && px[3 * i + 1] == key[1] && px[3 * i + 2] == key[2] ? 0 : 255
+                }
+                n = w * h
+            }
+        }
+    default:
+        return nil
+    }
+    return alpha.contains { $0 != 255 } ? alpha : nil
 }
 
 // MARK: - JPEG samples to RGB

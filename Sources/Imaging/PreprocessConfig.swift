@@ -6,7 +6,8 @@
 // whenever torchvision is installed; `backend="pil"` picks the PIL one); the class defaults below fill
 // what the file leaves out or sets to null (BaseImageProcessor._set_attributes); `size` and `crop_size`
 // are normalised as get_size_dict does (an int is {"height", "width"} when the class defaults to square,
-// else {"shortest_edge"}); then the class's _preprocess order: resize, center crop, rescale, normalize.
+// else {"shortest_edge"}); do_convert_rgb composites transparency onto white (convert_to_rgb); then the
+// class's _preprocess order: resize, center crop, rescale, normalize.
 // Class defaults (transformers 5.24 models/*/image_processing_*.py):
 //
 //   class                      size              resample  crop       crop  mean/std           other
@@ -143,7 +144,8 @@ private struct HFProcessor {
         let shortest224: JSONValue = .object(["shortest_edge": .double(224)])
         let common: [String: JSONValue] = ["do_resize": .bool(true), "do_rescale": .bool(true),
                                            "rescale_factor": .double(1.0 / 255.0), "do_normalize": .bool(true),
-                                           "do_center_crop": .null, "crop_size": .null, "default_to_square": .bool(true)]
+                                           "do_center_crop": .null, "crop_size": .null, "default_to_square": .bool(true),
+                                           "do_convert_rgb": .null]
         func with(_ d: [String: JSONValue]) -> [String: JSONValue] { common.merging(d) { $1 } }
         return [
             "ViTImageProcessor": with(["size": hw(224, 224), "resample": .int(2), "image_mean": half, "image_std": half]),
@@ -168,7 +170,7 @@ private struct HFProcessor {
 
     /// Keys that name the file's class or other processors' inputs; they do not change the pixels.
     static let metadata: Set<String> = ["image_processor_type", "feature_extractor_type", "processor_class",
-                                        "_processor_class", "do_convert_rgb", "do_reduce_labels", "reduce_labels",
+                                        "_processor_class", "do_reduce_labels", "reduce_labels",
                                         "return_tensors", "data_format", "input_data_format", "device",
                                         "disable_grouping", "model_input_names"]
 
@@ -282,7 +284,8 @@ private struct HFProcessor {
         let std = normalize ? try channels("image_std") : nil
         let spec = PreprocessSpec(backend: backend, resize: resize, interpolation: filter, crop: crop,
                                   rescale: rescale, rescaleOffset: try flag("rescale_offset"),
-                                  mean: mean, std: std, stdAgain: includeTop)
+                                  mean: mean, std: std, stdAgain: includeTop,
+                                  transparency: try flag("do_convert_rgb") ? .white : .drop)
         try spec.validate(source: file)
         return spec
     }

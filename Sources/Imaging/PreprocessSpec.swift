@@ -19,6 +19,8 @@
 //   * rescale and normalize fused (_fuse_mean_std_and_rescale_factor): mean' = float32(mean) *
 //     float32(1 / rescale_factor), std' likewise, then `(float32(x) - mean') / std'`; rescale alone is
 //     float32(x) * float32(rescale_factor).
+// transformers' do_convert_rgb (convert_to_rgb) composites a transparent image onto white before all
+// that: `transparency` .white (Pillow's AlphaComposite over Pillow's convert("RGBA"); RGBImage.alpha).
 // Two transformers quirks are fields: `rescaleOffset` (EfficientNet's rescale_offset: subtract 1 after
 // rescaling, which also stops the fusion) and `stdAgain` (EfficientNet's include_top: a second
 // normalize with mean 0 and the same std).
@@ -42,6 +44,16 @@ public struct PreprocessSpec: Sendable, Equatable, Hashable {
 
         /// The resampler this backend's resize runs.
         public var resampler: Resampler { self == .hfTorchvision ? .torch : .pillow }
+    }
+
+    /// What happens to a transparent image's alpha before anything else.
+    public enum Transparency: String, Sendable, CaseIterable, Codable {
+        /// Dropped: Pillow's `convert("RGB")`, what torchvision and timm pipelines and transformers
+        /// processors without do_convert_rgb are given.
+        case drop
+        /// Composited onto white: transformers' convert_to_rgb (do_convert_rgb=True, e.g. CLIP, SigLIP,
+        /// BiT/DINOv2), applied to the image as Pillow opened it.
+        case white
     }
 
     /// How the image is resized before cropping.
@@ -71,6 +83,8 @@ public struct PreprocessSpec: Sendable, Equatable, Hashable {
     public var std: [Double]?
     /// transformers' EfficientNet `include_top`: divide by std a second time.
     public var stdAgain: Bool
+    /// Alpha dropped (Pillow's convert("RGB")) or composited onto white (transformers' do_convert_rgb).
+    public var transparency: Transparency
 
     /// A height and width.
     public struct Size: Sendable, Equatable, Hashable {
@@ -82,7 +96,7 @@ public struct PreprocessSpec: Sendable, Equatable, Hashable {
 
     public init(backend: Backend, resize: Resize, interpolation: ResampleFilter = .bilinear, crop: Size? = nil,
                 rescale: Double? = 1.0 / 255.0, rescaleOffset: Bool = false, mean: [Double]? = nil,
-                std: [Double]? = nil, stdAgain: Bool = false) {
+                std: [Double]? = nil, stdAgain: Bool = false, transparency: Transparency = .drop) {
         self.backend = backend
         self.resize = resize
         self.interpolation = interpolation
@@ -92,6 +106,7 @@ public struct PreprocessSpec: Sendable, Equatable, Hashable {
         self.mean = mean
         self.std = std
         self.stdAgain = stdAgain
+        self.transparency = transparency
     }
 
     /// Largest side a spec may ask for.
@@ -194,7 +209,8 @@ public struct PreprocessSpec: Sendable, Equatable, Hashable {
     }
 
     /// The uint8 image the spec turns into floats (after resize and crop; zero where a crop pads).
-    public func resizedImage(_ image: RGBImage) -> RGBImage {
+    public func resizedImage(_ original: RGBImage) -> RGBImage {
+        let image = transparency == .white ? original.compositedOnWhite() : original
         let (rw, rh) = resizedSize(width: image.width, height: image.height)
         let resampler = backend.resampler
         guard let c = crop else {

@@ -16,13 +16,14 @@
 //   rescale   1/255 | a number | none
 //   mean, std imagenet | clip | V (all three channels) | R:G:B | none
 //   rescale_offset, std_again   true | false (transformers' EfficientNet options)
+//   transparency  drop (Pillow's convert("RGB"), the default) | white (transformers' do_convert_rgb)
 //
 // A spec's `description` is the full list in that order, so parse(description) gives the spec back.
 //
 // JSON (the .vfw header, Codable): {"backend": "pil", "resize": {"shortest_edge": 256} | {"height": H,
 // "width": W} | {"crop_pct": P} | null, "interpolation": "bilinear", "crop": {"height": H, "width": W}
 // (optional), "rescale": 0.00392156862745098 (optional), "mean": [3], "std": [3] (optional),
-// "rescale_offset": true, "std_again": true (optional)}. Unknown keys are refused.
+// "rescale_offset": true, "std_again": true, "transparency": "white" (optional)}. Unknown keys are refused.
 
 import Foundation
 
@@ -50,16 +51,16 @@ extension PreprocessSpec {
          "transformers ViTImageProcessorPil (what hf-vit meant before transformers 5): 224x224 PIL bilinear, rescale 1/255, normalize 0.5"),
         ("clip",
          PreprocessSpec(backend: .hfTorchvision, resize: .shortestEdge(224), interpolation: .bicubic, crop: Size(224),
-                        mean: clipMean, std: clipStd),
-         "transformers CLIPImageProcessor: shorter side 224 bicubic, center crop 224, CLIP mean/std"),
+                        mean: clipMean, std: clipStd, transparency: .white),
+         "transformers CLIPImageProcessor: shorter side 224 bicubic, center crop 224, CLIP mean/std, transparency onto white"),
         ("siglip",
          PreprocessSpec(backend: .hfTorchvision, resize: .size(height: 224, width: 224), interpolation: .bicubic,
-                        mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]),
-         "transformers SiglipImageProcessor: 224x224 bicubic, normalize 0.5"),
+                        mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], transparency: .white),
+         "transformers SiglipImageProcessor: 224x224 bicubic, normalize 0.5, transparency onto white"),
         ("dinov2",
          PreprocessSpec(backend: .hfTorchvision, resize: .shortestEdge(256), interpolation: .bicubic, crop: Size(224),
-                        mean: imagenetMean, std: imagenetStd),
-         "facebook/dinov2-* preprocessor_config.json (BitImageProcessor): shorter side 256 bicubic, center crop 224, ImageNet mean/std"),
+                        mean: imagenetMean, std: imagenetStd, transparency: .white),
+         "facebook/dinov2-* preprocessor_config.json (BitImageProcessor): shorter side 256 bicubic, center crop 224, ImageNet mean/std, transparency onto white"),
         ("timm",
          PreprocessSpec(backend: .pil, resize: .cropPct(0.875), interpolation: .bicubic, crop: Size(224),
                         mean: imagenetMean, std: imagenetStd),
@@ -90,6 +91,7 @@ extension PreprocessSpec {
         }
         var backend: Backend?, resize: Resize?, interpolation: ResampleFilter?, crop: Size??
         var rescale: Double??, mean: [Double]??, std: [Double]??, offset: Bool?, again: Bool?
+        var transparency: Transparency?
         var rest = items[...]
         var base = given
         if !head.contains("=") {
@@ -130,11 +132,14 @@ extension PreprocessSpec {
                 mean = .some(try parseChannels(value, key: key, named: imagenetMean, clipMean, bad: bad))
             case "std":
                 std = .some(try parseChannels(value, key: key, named: imagenetStd, clipStd, bad: bad))
+            case "transparency":
+                guard let t = Transparency(rawValue: value.lowercased()) else { throw bad("transparency '\(value)' is not drop or white") }
+                transparency = t
             case "rescale_offset", "std_again":
                 guard let b = Bool(value.lowercased()) else { throw bad("\(key) '\(value)' is not true or false") }
                 if key == "rescale_offset" { offset = b } else { again = b }
             default:
-                throw bad("unknown key '\(key)'; keys: backend, resize, crop_pct, interp, crop, rescale, mean, std, rescale_offset, std_again")
+                throw bad("unknown key '\(key)'; keys: backend, resize, crop_pct, interp, crop, rescale, mean, std, rescale_offset, std_again, transparency")
             }
         }
         let spec: PreprocessSpec
@@ -149,13 +154,15 @@ extension PreprocessSpec {
             if let std { s.std = std }
             if let offset { s.rescaleOffset = offset }
             if let again { s.stdAgain = again }
+            if let transparency { s.transparency = transparency }
             spec = s
         } else {
             guard let backend else { throw bad("no backend=; a spec without a preset names its backend (\(Backend.allCases.map(\.rawValue).joined(separator: ", ")))") }
             guard let resize else { throw bad("no resize= (N, HxW or none) or crop_pct=") }
             spec = PreprocessSpec(backend: backend, resize: resize, interpolation: interpolation ?? .bilinear,
                                   crop: crop ?? nil, rescale: rescale ?? 1.0 / 255.0, rescaleOffset: offset ?? false,
-                                  mean: mean ?? nil, std: std ?? nil, stdAgain: again ?? false)
+                                  mean: mean ?? nil, std: std ?? nil, stdAgain: again ?? false,
+                                  transparency: transparency ?? .drop)
         }
         try spec.validate(source: source)
         return spec
@@ -177,6 +184,7 @@ extension PreprocessSpec {
         items.append("std=" + PreprocessSpec.channelsText(std, named: PreprocessSpec.imagenetStd, PreprocessSpec.clipStd))
         if rescaleOffset { items.append("rescale_offset=true") }
         if stdAgain { items.append("std_again=true") }
+        if transparency != .drop { items.append("transparency=\(transparency.rawValue)") }
         return items.joined(separator: ",")
     }
 
@@ -240,7 +248,7 @@ extension PreprocessSpec: Codable {
         init?(intValue: Int) { nil }
     }
     private static let keys: Set<String> = ["backend", "resize", "interpolation", "crop", "rescale", "mean", "std",
-                                            "rescale_offset", "std_again"]
+                                            "rescale_offset", "std_again", "transparency"]
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
@@ -285,6 +293,7 @@ extension PreprocessSpec: Codable {
         std = try c.decodeIfPresent([Double].self, forKey: Key("std"))
         rescaleOffset = try c.decodeIfPresent(Bool.self, forKey: Key("rescale_offset")) ?? false
         stdAgain = try c.decodeIfPresent(Bool.self, forKey: Key("std_again")) ?? false
+        transparency = try c.decodeIfPresent(Transparency.self, forKey: Key("transparency")) ?? .drop
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -303,6 +312,7 @@ extension PreprocessSpec: Codable {
         if let std { try c.encode(std, forKey: Key("std")) }
         if rescaleOffset { try c.encode(true, forKey: Key("rescale_offset")) }
         if stdAgain { try c.encode(true, forKey: Key("std_again")) }
+        if transparency != .drop { try c.encode(transparency, forKey: Key("transparency")) }
     }
 
     /// The spec in a JSON object (`Data` of it), validated; errors name `source`.

@@ -8,6 +8,11 @@ public struct RGBImage: Sendable, Equatable {
     public let height: Int
     /// `width * height * 3` bytes: pixel (x, y) channel c is at `(y * width + x) * 3 + c`.
     public var pixels: [UInt8]
+    /// The file's transparency as Pillow's `convert("RGBA")` gives it (`width * height` bytes, row-major),
+    /// or nil when the file has none or every pixel is opaque. `pixels` never depends on it (Pillow's
+    /// `convert("RGB")` drops it); transformers' convert_to_rgb composites it onto white
+    /// (`compositedOnWhite()`).
+    public var alpha: [UInt8]? = nil
 
     /// An image from interleaved RGB bytes. Precondition: `pixels.count == width * height * 3`, sizes >= 0.
     public init(width: Int, height: Int, pixels: [UInt8]) {
@@ -29,6 +34,35 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = try [UInt8](unsafeUninitializedCapacity: n) { buf, count in
             try initializer(buf)
             count = n
+        }
+    }
+
+    /// transformers' `convert_to_rgb` (image_transforms.py): `Image.alpha_composite(white, image.convert("RGBA"))
+    /// .convert("RGB")`. Pillow's AlphaComposite.c with an opaque white destination, per channel c and alpha a:
+    /// a == 0 gives 255; else coef1 = a * 255 * 255 * 128 / (a * 255 + 255 * (255 - a)) (integer division),
+    /// coef2 = 255 * 128 - coef1, t = c * coef1 + 255 * coef2 + (128 << 7), out = ((t >> 8) + t) >> 8 >> 7.
+    /// The same image when there is no alpha.
+    public func compositedOnWhite() -> RGBImage {
+        guard let alpha else { return self }
+        // out depends only on (c, a): one 256 x 256 table.
+        var table = [UInt8](repeating: 255, count: 256 * 256)
+        for a in 1..<256 {
+            let outa = a * 255 + 255 * (255 - a)
+            let coef1 = a * 255 * 255 * 128 / outa, coef2 = 255 * 128 - coef1
+            for c in 0..<256 {
+                let t = c * coef1 + 255 * coef2 + (0x80 << 7)
+                table[a * 256 + c] = UInt8((((t >> 8) + t) >> 8) >> 7)
+            }
+        }
+        return RGBImage(width: width, height: height) { out in
+            pixels.withUnsafeBufferPointer { px in
+                for i in 0..<(width * height) {
+                    let row = Int(alpha[i]) * 256
+                    out[3 * i] = table[row + Int(px[3 * i])]
+                    out[3 * i + 1] = table[row + Int(px[3 * i + 1])]
+                    out[3 * i + 2] = table[row + Int(px[3 * i + 2])]
+                }
+            }
         }
     }
 

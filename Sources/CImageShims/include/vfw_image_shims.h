@@ -44,6 +44,12 @@ typedef struct {
     int32_t progressive;       ///< JPEG progressive (SOF2)
     int32_t palette_count;     ///< PLTE entries (0..256)
     uint8_t palette[256 * 3];
+    /// PNG tRNS, as the file has it (Pillow keeps it as info["transparency"]): palette images get one
+    /// alpha per entry (`trns_count` of them, at most 256); gray and RGB images one colour in file units,
+    /// `trns_color[0]` (gray) or `trns_color[0..2]` (RGB), with `trns_count` 1. 0: no tRNS.
+    int32_t trns_count;
+    uint8_t trns_alpha[256];
+    uint16_t trns_color[3];
     uint8_t *pixels;           ///< malloc'd; `height` rows of `row_bytes`; free with vfw_raster_free
     size_t row_bytes;
     int32_t status;            ///< a vfw_status
