@@ -8,8 +8,9 @@ Writes Tests/Fixtures/torch/*.pt (a few KB each), Tests/Fixtures/torch/expected.
 expected.json holds, for every readable fixture, what torch.load itself returns: tensor names in order, vfw dtype
 names, shapes, the exact little-endian bytes (hex; this machine is little-endian) and the values as lists. The Swift
 tests compare vfw against these, never against vfw's own output. Names in a nested checkpoint are given after the
-unwrapping the issue specifies (choose `state_dict`, strip `module.` when every name has it), applied here in Python
-to the dict torch.load returned.
+unwrapping of README "Finding the weights in a checkpoint": the layout cases take the truth from the wrapped module's own
+state_dict() and require tools/vfw_unwrap.py (the same rule in Python, used by make_reference.py) to find exactly that;
+every case also records the rule's notes, which vfw must print word for word.
 
 Deterministic: fixed seeds and fixed values. Two files differ in bytes between runs but not in content: the legacy
 format keys storages by pointer values (`str(storage._cdata)`), and torch.jit.save embeds code. The hostile files
@@ -41,6 +42,8 @@ VFW_DTYPE = {
 }
 
 CASES = []  # expected.json "cases"
+AMBIGUOUS = []  # expected.json "ambiguous": files the unwrapping rule refuses as ambiguous, with the candidates
+FOREIGN = []  # expected.json "foreign": files whose tensors would come from objects vfw does not build
 FILES = {}  # file name -> what it is (README)
 
 
@@ -315,10 +318,11 @@ def make_checkpoints():
     extra = collections.OrderedDict(w=torch.tensor([9.0, 8.0]), b=torch.tensor([7.0]))
     torch.save({"model": a, "model_ema": ema, "extra": {"ema": extra}, "epoch": 5}, path("checkpoint_keys.pt"))
     back = load("checkpoint_keys.pt")
-    expect("checkpoint_keys", "checkpoint_keys.pt", back["model"].items())
+    AMBIGUOUS.append({"file": "checkpoint_keys.pt", "key": None, "candidates": ["model", "model_ema", "extra.ema"]})
+    expect("checkpoint_keys#model", "checkpoint_keys.pt", back["model"].items(), key="model")
     expect("checkpoint_keys#model_ema", "checkpoint_keys.pt", back["model_ema"].items(), key="model_ema")
     expect("checkpoint_keys#extra.ema", "checkpoint_keys.pt", back["extra"]["ema"].items(), key="extra.ema")
-    FILES["checkpoint_keys.pt"] = "{'model', 'model_ema', 'extra': {'ema'}, 'epoch'}: default choice and --key paths"
+    FILES["checkpoint_keys.pt"] = "{'model', 'model_ema', 'extra': {'ema'}, 'epoch'}: ambiguous without --key; --key paths"
 
     torch.save({"model_ema": ema, "epoch": 1}, path("checkpoint_ema_only.pt"))
     back = load("checkpoint_ema_only.pt")
@@ -326,6 +330,7 @@ def make_checkpoints():
     FILES["checkpoint_ema_only.pt"] = "{'model_ema': ..., 'epoch': 1}: EMA weights used when nothing else is there"
 
     torch.save({"encoder": a, "decoder": ema}, path("ambiguous.pt"))
+    AMBIGUOUS.append({"file": "ambiguous.pt", "key": None, "candidates": ["encoder", "decoder"]})
     FILES["ambiguous.pt"] = "{'encoder': sd, 'decoder': sd}: ambiguous without --key"
     torch.save({"optimizer": opt.state_dict(), "epoch": 3}, path("no_tensors.pt"))
     FILES["no_tensors.pt"] = "{'optimizer': ..., 'epoch': 3}: no state_dict"
@@ -560,6 +565,297 @@ def make_refused():
     FILES["malicious_fickling.pt"] = "fickling PyTorchModelWrapper.inject_payload(insertion) of os.system('touch /tmp/vfw-pwned-fickling')"
 
 
+
+# MARK: - Checkpoint layouts from the wild (issue 15): the shared unwrapping rule
+
+sys.path.insert(0, HERE)
+import vfw_unwrap  # noqa: E402  (tools/vfw_unwrap.py: the rule make_reference.py uses, vfw's twin)
+
+LAYOUT_NOTES = {}  # case id -> the rule's notes (expected.json "cases"[i]["notes"])
+
+
+class TinyNet(nn.Module):
+    """A ResNet-shaped miniature (conv1, bn1, fc): the layouts below wrap it as training code does."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.bn1(self.conv1(x))).mean((2, 3)))
+
+
+class Wrapper(nn.Module):
+    """Training code's own module holding the network under an attribute (`net`, `backbone`, `model` ...)."""
+
+    def __init__(self, attr, inner):
+        super().__init__()
+        setattr(self, attr, inner)
+
+    def forward(self, x):
+        return next(self.children())(x)
+
+
+class Mode(__import__("enum").Enum):  # pickled as __main__.Mode, as a training script's enum is
+    TRAIN = "train"
+    EVAL = "eval"
+
+
+@__import__("dataclasses").dataclass
+class TrainConfig:  # __main__.TrainConfig: a config dataclass kept in the checkpoint
+    lr: float = 0.1
+    epochs: int = 90
+    mode: Mode = Mode.TRAIN
+
+
+def tiny(seed):
+    torch.manual_seed(seed)
+    net = TinyNet()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, b in net.named_buffers():
+            if b.dtype.is_floating_point:
+                b.add_(torch.rand(b.shape, generator=g))
+    return net
+
+
+def trained(net, steps=2, momentum=0.9):
+    """A few real SGD steps (so the optimizer holds momentum tensors) and back to eval."""
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=momentum)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 30)
+    g = torch.Generator().manual_seed(7)
+    net.train()
+    for _ in range(steps):
+        opt.zero_grad()
+        net(torch.randn(2, 3, 6, 6, generator=g)).sum().backward()
+        opt.step()
+        sched.step()
+    net.eval()
+    return opt, sched
+
+
+def imagenet_args():
+    """The argparse.Namespace torchvision's references/classification/train.py keeps in `args` (a subset of its
+    fields, with their types: strings, ints, floats, bools, None, lists)."""
+    import argparse
+    return argparse.Namespace(data_path="/datasets01/imagenet_full_size/061417/", model="resnet18", device="cuda",
+                              batch_size=32, epochs=90, workers=16, opt="sgd", lr=0.1, momentum=0.9,
+                              weight_decay=1e-4, label_smoothing=0.0, lr_scheduler="steplr", lr_step_size=30,
+                              lr_gamma=0.1, print_freq=10, output_dir=".", resume="", start_epoch=0,
+                              sync_bn=False, test_only=False, auto_augment=None, model_ema=False,
+                              model_ema_steps=32, model_ema_decay=0.99998, amp=False, world_size=1,
+                              dist_url="env://", val_resize_size=256, train_crop_size=224, distributed=False)
+
+
+class ExponentialMovingAverage(torch.optim.swa_utils.AveragedModel):
+    """torchvision references/classification/utils.py's EMA, as written there (an AveragedModel with use_buffers)."""
+
+    def __init__(self, model, decay, device="cpu"):
+        def ema_avg(avg_model_param, model_param, num_averaged):
+            return decay * avg_model_param + (1 - decay) * model_param
+        super().__init__(model, device, ema_avg, use_buffers=True)
+
+
+def layout_case(case_id, fname, truth, key=None, container="pytorch-zip", what=""):
+    """Loads `fname` by the rule (tools/vfw_unwrap.py) and requires exactly `truth` (name -> tensor, taken from the
+    real module's own state_dict()); records it and the rule's notes for the Swift tests."""
+    got, notes = vfw_unwrap.load_weights(path(fname), key)
+    assert list(got) == list(truth), (case_id, list(got), list(truth))
+    for k in truth:
+        assert torch.equal(got[k], truth[k]), (case_id, k)
+    expect(case_id, fname, list(truth.items()), key=key, container=container)
+    LAYOUT_NOTES[case_id] = notes
+    if what:
+        FILES[fname] = what
+
+
+def layout_refused(kind, fname, key=None, candidates=None, entry=None, class_name=None, what=""):
+    try:
+        vfw_unwrap.load_weights(path(fname), key)
+    except vfw_unwrap.RuleError as e:
+        msg = str(e)
+    else:
+        raise AssertionError(f"{fname}: the rule loaded it")
+    if kind == "ambiguous":
+        assert msg == f"several entries hold tensors: {', '.join(candidates)}; pass --key to choose one", msg
+        AMBIGUOUS.append({"file": fname, "key": key, "candidates": candidates})
+    else:
+        assert class_name in msg, msg
+        FOREIGN.append({"file": fname, "key": key, "entry": entry, "class": class_name, "whole_model": kind == "whole"})
+    if what:
+        FILES[fname] = what
+
+
+def make_layouts():
+    import argparse
+    import datetime
+    import pathlib
+    import numpy
+    # 1. pytorch/examples imagenet/main.py save_checkpoint: DataParallel weights, best_acc1 a 1-element tensor beside.
+    net = tiny(1)
+    dp = nn.DataParallel(net)
+    opt, sched = trained(dp)
+    ck = {"epoch": 4, "arch": "resnet18", "state_dict": dp.state_dict(), "best_acc1": torch.tensor([37.5]),
+          "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
+    torch.save(ck, path("layout_imagenet_example.pth"))
+    layout_case("layout_imagenet_example", "layout_imagenet_example.pth", net.state_dict(),
+                what="pytorch/examples ImageNet checkpoint: {epoch, arch, state_dict (DataParallel 'module.'), best_acc1: tensor, optimizer, scheduler}")
+    torch.save(ck, path("layout_imagenet_legacy.pth"), _use_new_zipfile_serialization=False)
+    layout_case("layout_imagenet_legacy", "layout_imagenet_legacy.pth", net.state_dict(), container="pytorch-legacy",
+                what="the same in the legacy format (torch <= 1.5)")
+
+    # 2. torchvision references/classification/train.py: args is an argparse.Namespace; model_ema an AveragedModel.
+    net = tiny(2)
+    opt, sched = trained(net)
+    ck = {"model": net.state_dict(), "optimizer": opt.state_dict(), "lr_scheduler": sched.state_dict(), "epoch": 7,
+          "args": imagenet_args()}
+    torch.save(ck, path("layout_torchvision_train.pth"))
+    layout_case("layout_torchvision_train", "layout_torchvision_train.pth", net.state_dict(),
+                what="torchvision references/classification/train.py: {model, optimizer, lr_scheduler, epoch, args: argparse.Namespace}")
+    torch.save(ck, path("layout_torchvision_train_p4.pth"), pickle_protocol=4)
+    layout_case("layout_torchvision_train_p4", "layout_torchvision_train_p4.pth", net.state_dict(),
+                what="the same saved with pickle_protocol=4 (STACK_GLOBAL, MEMOIZE, FRAME)")
+    ema = ExponentialMovingAverage(net, decay=0.9)
+    ema.update_parameters(net)
+    ema.update_parameters(net)
+    args = imagenet_args()
+    args.model_ema = True
+    ck = {"model": net.state_dict(), "optimizer": opt.state_dict(), "lr_scheduler": sched.state_dict(), "epoch": 7,
+          "args": args, "model_ema": ema.state_dict()}
+    torch.save(ck, path("layout_torchvision_train_ema.pth"))
+    layout_refused("ambiguous", "layout_torchvision_train_ema.pth", candidates=["model", "model_ema"],
+                   what="train.py --model-ema: model and model_ema (AveragedModel: n_averaged, 'module.') both full: --key")
+    layout_case("layout_torchvision_train_ema#model_ema", "layout_torchvision_train_ema.pth", ema.module.state_dict(), key="model_ema")
+    layout_case("layout_torchvision_train_ema#model", "layout_torchvision_train_ema.pth", net.state_dict(), key="model")
+
+    # 3. PyTorch Lightning: a real Trainer.fit and save_checkpoint; hyper_parameters hold a path, an enum, a dataclass.
+    import lightning as L
+
+    class Classifier(L.LightningModule):
+        def __init__(self, lr=0.1, data_dir=pathlib.Path("/data/imagenet"), mode=Mode.TRAIN, config=TrainConfig(),
+                     with_ema=False):
+            super().__init__()
+            self.save_hyperparameters()
+            self.model = tiny(3)
+            if with_ema:
+                self.model_ema = torch.optim.swa_utils.AveragedModel(
+                    self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.9))
+
+        def forward(self, x):
+            return self.model(x)
+
+        def training_step(self, batch, _):
+            x, y = batch
+            loss = nn.functional.cross_entropy(self(x), y)
+            self.log("train_loss", loss)
+            return loss
+
+        def on_train_batch_end(self, *_):
+            if self.hparams.with_ema:
+                self.model_ema.update_parameters(self.model)
+
+        def configure_optimizers(self):
+            opt = torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9)
+            return {"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.StepLR(opt, 1)}
+
+    import logging
+    import tempfile
+    import warnings
+    logging.getLogger("lightning").setLevel(logging.ERROR)
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    g = torch.Generator().manual_seed(3)
+    data = torch.utils.data.TensorDataset(torch.randn(4, 3, 6, 6, generator=g), torch.tensor([0, 1, 2, 0]))
+    for name, with_ema in (("layout_lightning.ckpt", False), ("layout_lightning_ema.ckpt", True)):
+        module = Classifier(with_ema=with_ema)
+        with tempfile.TemporaryDirectory() as d:
+            trainer = L.Trainer(max_steps=2, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                                accelerator="cpu", default_root_dir=d, deterministic=True,
+                                callbacks=[L.pytorch.callbacks.ModelCheckpoint(dirpath=d, save_last=True),
+                                           L.pytorch.callbacks.EarlyStopping(monitor="train_loss")])
+            trainer.fit(module, torch.utils.data.DataLoader(data, batch_size=2))
+            trainer.save_checkpoint(path(name))
+        module.eval()
+        if not with_ema:
+            layout_case("layout_lightning", name, module.model.state_dict(),
+                        what=f"PyTorch Lightning {L.__version__} Trainer.save_checkpoint: state_dict ('model.'), hyper_parameters "
+                             "(pathlib path, enum, dataclass), optimizer_states, lr_schedulers, callbacks, loops")
+        else:
+            layout_refused("ambiguous", name, candidates=["state_dict.model", "state_dict.model_ema"],
+                           what="Lightning module holding model and model_ema (an AveragedModel): two copies in one state_dict")
+            layout_case("layout_lightning_ema#state_dict.model_ema", name, module.model_ema.module.state_dict(),
+                        key="state_dict.model_ema")
+            layout_case("layout_lightning_ema#state_dict.model", name, module.model.state_dict(), key="state_dict.model")
+
+    # 4. timm train.py CheckpointSaver: state_dict and state_dict_ema (ModelEmaV3) both full; args and a numpy metric.
+    import timm.utils
+    net = tiny(4)
+    opt, _ = trained(net)
+    model_ema = timm.utils.ModelEmaV3(net, decay=0.9)
+    model_ema.update(net)
+    ck = {"epoch": 11, "arch": "resnet18", "state_dict": timm.utils.get_state_dict(net, timm.utils.unwrap_model),
+          "optimizer": opt.state_dict(), "version": 2, "args": imagenet_args(),
+          "state_dict_ema": timm.utils.get_state_dict(model_ema, timm.utils.unwrap_model), "metric": numpy.float64(61.25)}
+    torch.save(ck, path("layout_timm_train.pth"))
+    layout_refused("ambiguous", "layout_timm_train.pth", candidates=["state_dict", "state_dict_ema"],
+                   what="timm train.py checkpoint: state_dict and state_dict_ema (ModelEmaV3), args, numpy metric: --key")
+    layout_case("layout_timm_train#state_dict_ema", "layout_timm_train.pth", model_ema.module.state_dict(), key="state_dict_ema")
+
+    # 5. EMA weights alone, under the names EMA code uses.
+    net = tiny(5)
+    torch.save({"ema": net.state_dict(), "step": 1000, "decay": 0.9999}, path("layout_ema_only.pth"))
+    layout_case("layout_ema_only", "layout_ema_only.pth", net.state_dict(), what="{'ema': state_dict, 'step', 'decay'}: the only weights")
+
+    # 6. Prefixes alone and combined: a Lightning-style `model.` around torch.compile's `_orig_mod.` around
+    # DataParallel's `module.`; the PyTorch tutorial's general checkpoint around a `net.` attribute; `backbone.`.
+    net = tiny(6)
+    wrapped = Wrapper("model", torch.compile(nn.DataParallel(net)))
+    sd = wrapped.state_dict()
+    assert all(k.startswith("model._orig_mod.module.") for k in sd), list(sd)
+    torch.save(sd, path("layout_prefixes_combined.pth"))
+    layout_case("layout_prefixes_combined", "layout_prefixes_combined.pth", net.state_dict(),
+                what="state_dict of Wrapper(model=torch.compile(DataParallel(net))): 'model._orig_mod.module.'")
+    net = tiny(7)
+    holder = Wrapper("net", net)
+    opt, _ = trained(holder)
+    torch.save({"epoch": 5, "model_state_dict": holder.state_dict(), "optimizer_state_dict": opt.state_dict(),
+                "loss": torch.tensor(0.4375)}, path("layout_tutorial_net.pth"))
+    layout_case("layout_tutorial_net", "layout_tutorial_net.pth", net.state_dict(),
+                what="PyTorch tutorial general checkpoint {epoch, model_state_dict ('net.'), optimizer_state_dict, loss: tensor}")
+    net = tiny(8)
+    torch.save({"backbone_weights": Wrapper("backbone", net).state_dict(), "meta": {"source": "ssl", "epoch": 100}},
+               path("layout_backbone.pth"))
+    layout_case("layout_backbone", "layout_backbone.pth", net.state_dict(),
+                what="{'backbone_weights': 'backbone.' state_dict, 'meta': {...}}")
+
+    # 7. Objects vfw does not build, in entries it does not use: inert placeholders, skipped with notes.
+    net = tiny(9)
+    from collections import defaultdict
+    ck = {"state_dict": net.state_dict(), "config": TrainConfig(), "args": argparse.Namespace(lr=0.1, out=pathlib.Path("/runs/1")),
+          "data_dir": pathlib.PosixPath("/data/imagenet"), "mode": Mode.EVAL, "best": numpy.float32(0.75),
+          "confusion": numpy.arange(6).reshape(2, 3), "history": defaultdict(list, {"loss": [1.0, 0.5]}),
+          "saved_at": datetime.datetime(2026, 1, 2, 3, 4, 5), "counts": collections.Counter(a=2), "ids": {1, 2},
+          "ns": __import__("types").SimpleNamespace(a=1)}
+    torch.save(ck, path("layout_objects.pth"))
+    layout_case("layout_objects", "layout_objects.pth", net.state_dict(),
+                what="state_dict beside a dataclass, argparse.Namespace, pathlib path, enum, numpy scalar and array, "
+                     "defaultdict, datetime, Counter, set, SimpleNamespace: all placeholders, skipped with notes")
+
+    # 8. Tensors that would come from objects vfw does not build: refused, saying so.
+    net = tiny(10)
+    torch.save({"weights": argparse.Namespace(**{k.replace(".", "_"): v for k, v in net.state_dict().items()}), "epoch": 1},
+               path("layout_tensors_in_namespace.pth"))
+    layout_refused("foreign", "layout_tensors_in_namespace.pth", entry="weights", class_name="argparse.Namespace",
+                   what="the only tensors are attributes of an argparse.Namespace: refused, naming it")
+    torch.save({"model": tiny(11), "epoch": 1}, path("layout_whole_model_nested.pth"))
+    layout_refused("whole", "layout_whole_model_nested.pth", entry="model", class_name="__main__.TinyNet",
+                   what="{'model': torch.save'd nn.Module, 'epoch'}: a whole pickled model, refused as such")
+    torch.save({"state_dict": net.state_dict(), "args": argparse.Namespace(lr=0.1)}, path("layout_key_into_object.pth"))
+    layout_refused("foreign", "layout_key_into_object.pth", key="args.lr", entry="args", class_name="argparse.Namespace",
+                   what="--key args.lr walks into an argparse.Namespace: refused")
+
 README = """# torch.save fixtures
 
 Made by `tools/make_fixtures.py` with real torch; regenerate with
@@ -589,8 +885,9 @@ Regenerating changes the bytes of `legacy.pt` / `malicious_legacy.pt` (storage k
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(0)  # the modules below draw their initial weights from the global generator
     for f in os.listdir(OUT):
-        if f.endswith(".pt"):
+        if f.endswith((".pt", ".pth", ".ckpt")):
             os.remove(os.path.join(OUT, f))
     make_dtypes()
     make_legacy()
@@ -605,11 +902,27 @@ def main():
     make_v3_dtypes()
     make_complex_and_unsupported()
     make_refused()
+    make_layouts()
+    import lightning
+    import timm
     versions = {"torch": torch.__version__, "fickling": getattr(fickling, "__version__", "0.1.12"),
-                "numpy": np.__version__, "python": sys.version.split()[0]}
+                "numpy": np.__version__, "python": sys.version.split()[0], "lightning": lightning.__version__,
+                "timm": timm.__version__}
+    # Every readable fixture through the rule (tools/vfw_unwrap.py): it must name the tensors torch holds, and its
+    # notes are what vfw must say too. Every refused one: the rule must refuse it the same way.
+    for c in CASES:
+        got, notes = vfw_unwrap.load_weights(path(c["file"]), c["key"])
+        assert list(got) == [t["name"] for t in c["tensors"]], (c["id"], list(got))
+        c["notes"] = notes
+    for a in AMBIGUOUS:
+        try:
+            vfw_unwrap.load_weights(path(a["file"]), a["key"])
+            raise AssertionError(a)
+        except vfw_unwrap.RuleError as e:
+            assert str(e).startswith("several entries hold tensors: " + ", ".join(a["candidates"]) + ";"), (a, str(e))
     with open(path("expected.json"), "w") as f:
         json.dump({"versions": versions, "script": "tools/make_fixtures.py", "cases": CASES,
-                   "refusals": REFUSALS}, f, indent=1)
+                   "refusals": REFUSALS, "ambiguous": AMBIGUOUS, "foreign": FOREIGN}, f, indent=1)
         f.write("\n")
     with open(path("README.md"), "w") as f:
         f.write(README.format(

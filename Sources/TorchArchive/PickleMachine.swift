@@ -1,7 +1,9 @@
 // A pickle machine for protocols 0–5 that executes nothing.
 //
-// GLOBAL / STACK_GLOBAL resolve against a fixed allowlist (KnownGlobal); REDUCE, NEWOBJ and BUILD are interpreted
-// symbolically; everything else a pickle names is refused with the name and the byte where it appeared.
+// GLOBAL / STACK_GLOBAL resolve against a fixed allowlist (KnownGlobal), interpreted symbolically. A global in
+// RefusedGlobals (code execution) refuses the whole file with its name and the byte where it appeared. Any other
+// global is a class or function vfw does not build: calling, instantiating or BUILDing it makes an inert
+// placeholder (ForeignObject) holding what it was given; the state_dict selector decides whether that matters.
 // Every read is bounds-checked and every size is bounded by `PickleLimits`.
 
 /// Where errors are reported: the file path and the pickle stream's name, and how stream bytes map to file bytes.
@@ -30,8 +32,8 @@ final class PickleMachine {
     private var tensors = 0
     private var opcodes = 0
     private var identity = 0
-    /// Globals outside the allowlist, seen but not yet used: (python name, stream offset of the GLOBAL).
-    private(set) var unknownGlobals: [(name: String, offset: Int, module: String)] = []
+    /// Foreign classes already named by this load, by Python name (one placeholder class per name).
+    private var foreignIndex: [String: Int] = [:]
 
     init(data: UnsafeRawBufferPointer, context: PickleContext, limits: PickleLimits, heap: PickleHeap,
          persistentLoad: @escaping PersistentLoad) {
@@ -63,9 +65,6 @@ final class PickleMachine {
                 if n > UInt64(data.count - pos) { throw bad("frame of \(n) bytes runs past the end of the pickle (truncated?)") }
             case 0x2E: // STOP
                 let v = try pop()
-                if let u = unknownGlobals.first {
-                    throw TorchArchiveError.refusedGlobal(path: ctx.path, stream: ctx.stream, offset: ctx.baseOffset + u.offset, global: u.name)
-                }
                 return (v, pos)
 
             // MARK: stack manipulation
@@ -418,6 +417,11 @@ final class PickleMachine {
     }
 
     private func appendItems(to target: PV, _ vs: [PV]) throws {
+        if case .object(let o)? = heap.node(target) {  // a list subclass vfw does not build
+            try count(vs.count)
+            o.contents.append(contentsOf: vs)
+            return
+        }
         guard case .ref(let r) = target, case .list(var l) = heap.nodes[r] else {
             throw bad("APPEND on \(heap.describe(target)), not a list")
         }
@@ -429,6 +433,11 @@ final class PickleMachine {
 
     private func setItems(on target: PV, _ kv: [PV]) throws {
         if kv.count % 2 != 0 { throw bad("SETITEMS with an odd number of items") }
+        if case .object(let o)? = heap.node(target) {  // a dict subclass vfw does not build (defaultdict ...)
+            try count(kv.count / 2)
+            o.contents.append(contentsOf: kv)
+            return
+        }
         guard case .ref(let r) = target, case .dict(var d) = heap.nodes[r] else {
             throw bad("SETITEM on \(heap.describe(target)), not a dict")
         }
@@ -441,18 +450,6 @@ final class PickleMachine {
 
     // MARK: - Globals
 
-    /// Modules whose every name is refused at once (no "whole model" guess for these).
-    private static let dangerousModules: Set<String> = [
-        "os", "posix", "nt", "sys", "subprocess", "builtins", "__builtin__", "shutil", "socket", "importlib", "runpy",
-        "pty", "pickle", "_pickle", "marshal", "ctypes", "code", "codeop", "webbrowser", "commands", "platform",
-        "multiprocessing", "asyncio", "types", "operator", "functools", "io", "_io", "tempfile", "pathlib", "glob",
-        "urllib", "http", "ftplib", "smtplib", "telnetlib", "signal", "threading", "_thread", "gc", "inspect", "pdb",
-        "bdb", "timeit", "trace", "profile", "cProfile", "posixpath", "ntpath", "fcntl", "resource", "select",
-        "sqlite3", "zipimport", "pkgutil", "distutils", "setuptools", "pip", "copyreg", "copy_reg", "_codecs",
-        "codecs", "torch", "torch._C", "torch.jit", "torch.hub", "torch.ops", "torch.serialization", "torch._utils",
-        "torch._tensor", "numpy.testing", "nt", "_posixsubprocess", "dill", "cloudpickle", "joblib", "yaml",
-    ]
-
     private func resolve(module rawModule: String, name: String) throws -> PV {
         // Python 2 names, as pickle's NAME_MAPPING / IMPORT_MAPPING translate them.
         let module: String
@@ -462,20 +459,20 @@ final class PickleMachine {
         // Python 3 pickles subprocess.Popen as commands.Popen under protocol <= 2 (fix_imports): name what runs.
         case "commands": module = "subprocess"
         case "cPickle": module = "pickle"
+        // torch.load's own renaming (load_module_mapping in torch/serialization.py).
+        case "torch.tensor": module = "torch._tensor"
         default: module = rawModule
         }
         if let g = PickleMachine.known(module: module, name: name) { return .global(g) }
         let full = module + "." + name
-        let top = String(module.split(separator: ".", maxSplits: 1).first ?? "")
-        if module == "torch.nn.modules" || module.hasPrefix("torch.nn.modules.") {
-            throw TorchArchiveError.wholeModel(path: ctx.path, stream: ctx.stream, offset: ctx.baseOffset + opStart, className: full)
-        }
-        if PickleMachine.dangerousModules.contains(module) || PickleMachine.dangerousModules.contains(top)
-            || module.isEmpty || name.isEmpty {
+        if RefusedGlobals.refuses(module: module, name: name) {
             throw TorchArchiveError.refusedGlobal(path: ctx.path, stream: ctx.stream, offset: ctx.baseOffset + opStart, global: full)
         }
-        unknownGlobals.append((full, opStart, module))
-        return .unknownGlobal(unknownGlobals.count - 1)
+        if let i = foreignIndex[full] { return .foreignClass(i) }
+        try count(1)
+        heap.foreignClasses.append(ForeignClass(name: full, stream: ctx.stream, offset: ctx.baseOffset + opStart))
+        foreignIndex[full] = heap.foreignClasses.count - 1
+        return .foreignClass(heap.foreignClasses.count - 1)
     }
 
     static func known(module: String, name: String) -> KnownGlobal? {
@@ -521,21 +518,10 @@ final class PickleMachine {
         }
     }
 
-    private func refuse(_ v: PV) -> TorchArchiveError {
-        if case .unknownGlobal(let i) = v, i >= 0, i < unknownGlobals.count {
-            let u = unknownGlobals[i]
-            return .refusedGlobal(path: ctx.path, stream: ctx.stream, offset: ctx.baseOffset + u.offset, global: u.name)
-        }
-        return bad("cannot call \(heap.describe(v))")
-    }
-
-    /// Instantiating a class outside the allowlist: a whole pickled model.
-    private func instantiate(_ v: PV) -> TorchArchiveError {
-        if case .unknownGlobal(let i) = v, i >= 0, i < unknownGlobals.count {
-            let u = unknownGlobals[i]
-            return .wholeModel(path: ctx.path, stream: ctx.stream, offset: ctx.baseOffset + u.offset, className: u.name)
-        }
-        return bad("cannot instantiate \(heap.describe(v))")
+    /// A placeholder for what calling or instantiating a foreign class would have made; `given` is kept in it.
+    private func placeholder(_ classIndex: Int, _ given: [PV]) throws -> PV {
+        try count(given.count)
+        return try heapAdd(.object(ForeignObject(classIndex: classIndex, contents: given)))
     }
 
     // MARK: - Interpreting calls
@@ -547,7 +533,7 @@ final class PickleMachine {
 
     private func reduce(_ callable: PV, _ argsV: PV) throws -> PV {
         guard case .global(let g) = callable else {
-            if case .unknownGlobal = callable { throw refuse(callable) }
+            if case .foreignClass(let i) = callable { return try placeholder(i, [argsV]) }
             throw bad("REDUCE on \(heap.describe(callable)), which is not a callable")
         }
         let args = try tupleArgs(argsV, for: g.pythonName)
@@ -614,7 +600,8 @@ final class PickleMachine {
             case .global(.orderedDict), .global(.dict), .global(.counter): return try heapAdd(.dict(DictNode()))
             case .global(.list): return try heapAdd(.list([]))
             case .global(.set): return try heapAdd(.set([]))
-            default: throw instantiate(args[0])
+            case .foreignClass(let i): return try placeholder(i, [args[2]])
+            default: throw bad("copyreg._reconstructor cannot build \(heap.describe(args[0]))")
             }
         case .object:
             throw bad("builtins.object cannot be called")
@@ -641,16 +628,24 @@ final class PickleMachine {
         case .rebuildFromTypeV2:
             guard args.count == 4 else { throw argError("(func, new_type, args, state)") }
             guard case .global(let inner) = args[0] else {
-                if case .unknownGlobal = args[0] { throw refuse(args[0]) }
+                // A tensor subclass rebuilt by a function vfw does not know: what it returns is a placeholder.
+                if case .foreignClass(let i) = args[0] { return try placeholder(i, [args[2], args[3]]) }
                 throw bad("\(name): argument 1 is \(heap.describe(args[0])), not a rebuild function")
             }
+            var subclass: ForeignClass? = nil
             switch args[1] {
             case .global(.tensorClass), .global(.parameter): break
-            case .unknownGlobal: throw instantiate(args[1])
+            case .foreignClass: subclass = heap.foreign(args[1])
             default: throw bad("\(name): argument 2 is \(heap.describe(args[1])), not a tensor class")
             }
             let innerArgs = try tupleArgs(args[2], for: inner.pythonName)
-            return try apply(inner, innerArgs)
+            let t = try apply(inner, innerArgs)
+            // A tensor of a subclass vfw does not build: kept as a tensor, refused only if the weights use it.
+            if let c = subclass, case .ref(let r) = t, case .tensor(var node) = heap.nodes[r], node.problem == nil {
+                node.problem = "is a tensor of class \(c.name), which vfw does not build"
+                heap.nodes[r] = .tensor(node)
+            }
+            return t
         case .rebuildDeviceFromCPU:
             guard args.count == 4 else { throw argError("(data, dtype, device, requires_grad)") }
             return try passTensor(args[0], name: name)
@@ -739,11 +734,11 @@ final class PickleMachine {
     }
 
     private func newObject(_ cls: PV, _ argsV: PV, kwargs: PV?) throws -> PV {
+        if case .foreignClass(let i) = cls { return try placeholder(i, [argsV] + (kwargs.map { [$0] } ?? [])) }
         if let kw = kwargs, let d = heap.dict(kw), !d.keys.isEmpty {
-            if case .unknownGlobal = cls { throw instantiate(cls) }
             throw bad("NEWOBJ_EX with keyword arguments for \(heap.describe(cls))")
         }
-        guard case .global(let g) = cls else { throw instantiate(cls) }
+        guard case .global(let g) = cls else { throw bad("cannot instantiate \(heap.describe(cls))") }
         let args = try tupleArgs(argsV, for: g.pythonName)
         switch g {
         case .orderedDict, .dict, .counter: return try heapAdd(.dict(DictNode()))
@@ -760,9 +755,16 @@ final class PickleMachine {
     private func build(_ inst: PV, _ state: PV) throws {
         switch inst {
         case .ref(let r):
-            // Dict state (OrderedDict._metadata), tensor attributes, parameter state: nothing vfw needs. Ignored.
-            if case .storage = heap.nodes[r] { throw bad("BUILD on a storage") }
-        case .unknownGlobal: throw instantiate(inst)
+            switch heap.nodes[r] {
+            case .storage: throw bad("BUILD on a storage")
+            case .object(let o):
+                // The placeholder keeps its state (the object's __dict__, slots ...) to tell whether tensors are in it.
+                try count(1)
+                o.contents.append(state)
+            default:
+                // Dict state (OrderedDict._metadata), tensor attributes, parameter state: nothing vfw needs. Ignored.
+                break
+            }
         default: throw bad("BUILD on \(heap.describe(inst))")
         }
     }

@@ -64,8 +64,9 @@ enum PV {
     /// Boxed: KnownGlobal's payloads would otherwise make every PV 64 bytes instead of 24, and a hostile pickle
     /// may fill containers with maxContainerItems of them.
     indirect case global(KnownGlobal)
-    /// A global outside the allowlist, index into `PickleMachine.unknownGlobals`. Refused as soon as it is used.
-    case unknownGlobal(Int)
+    /// A global outside the allowlist and outside RefusedGlobals: a class or function vfw does not build, index into
+    /// `PickleHeap.foreignClasses`. Never imported or called: using it makes an inert `ForeignObject`.
+    case foreignClass(Int)
     case ref(Int)
 }
 
@@ -134,11 +135,36 @@ enum Node {
     case storage(StorageNode)
     /// Something interpreted but carrying no weights: torch.device('cpu'), a layout, an object's bare state ...
     case opaque(String)
+    /// An inert placeholder for an object of a class vfw does not build (argparse.Namespace, a numpy scalar, a
+    /// pathlib path, an nn.Module ...): what it was given is kept, nothing is run.
+    case object(ForeignObject)
+}
+
+/// Where a class vfw does not build was named: its Python name and the GLOBAL's byte in its pickle stream.
+struct ForeignClass {
+    let name: String
+    let stream: String
+    let offset: Int
+}
+
+/// A placeholder object. `contents` holds everything the pickle handed it (constructor arguments, BUILD state,
+/// APPENDS / SETITEMS items, keys and values alike), so the selector can tell whether tensors would come from it.
+/// A class, so that Node stays small and SETITEMS on a placeholder appends in place.
+final class ForeignObject {
+    let classIndex: Int
+    var contents: [PV]
+
+    init(classIndex: Int, contents: [PV]) {
+        self.classIndex = classIndex
+        self.contents = contents
+    }
 }
 
 /// All composite values of one load (shared by the pickles of a legacy stream).
 final class PickleHeap {
     var nodes: [Node] = []
+    /// Classes and functions vfw does not build, in the order the pickles named them.
+    var foreignClasses: [ForeignClass] = []
 
     func add(_ n: Node) -> PV {
         nodes.append(n)
@@ -168,6 +194,19 @@ final class PickleHeap {
         return false
     }
 
+    /// The class behind a placeholder: a placeholder object, or a class vfw does not build held as a value.
+    func foreign(_ v: PV) -> ForeignClass? {
+        switch v {
+        case .foreignClass(let i): return i >= 0 && i < foreignClasses.count ? foreignClasses[i] : nil
+        case .ref:
+            if case .object(let o)? = node(v), o.classIndex >= 0, o.classIndex < foreignClasses.count {
+                return foreignClasses[o.classIndex]
+            }
+            return nil
+        default: return nil
+        }
+    }
+
     /// "a dict (3 entries)", "an int", ... for messages and notes.
     func describe(_ v: PV) -> String {
         switch v {
@@ -179,7 +218,7 @@ final class PickleHeap {
         case .string(let s): return "the string '\(oneLine(s, limit: 40))'"
         case .bytes(let b): return "a bytes object (\(b.count) bytes)"
         case .global(let g): return "the global \(g.pythonName)"
-        case .unknownGlobal: return "a global"
+        case .foreignClass(let i): return "the class \(i < foreignClasses.count ? foreignClasses[i].name : "?")"
         case .ref:
             switch node(v) {
             case .tuple(let t)?: return "a tuple (\(t.count) items)"
@@ -189,6 +228,7 @@ final class PickleHeap {
             case .tensor?: return "a tensor"
             case .storage?: return "a storage"
             case .opaque(let s)?: return s
+            case .object?: return "an object of \(foreign(v)?.name ?? "?")"
             case nil: return "nothing"
             }
         }

@@ -25,8 +25,11 @@ public enum TorchArchiveError: Error, CustomStringConvertible, Equatable, Sendab
     case malformedPickle(path: String, stream: String, offset: Int, reason: String)
     /// A pickle that names a global vfw does not allow (vfw never imports or calls anything).
     case refusedGlobal(path: String, stream: String, offset: Int, global: String)
-    /// A pickle that builds an instance of a Python class: a whole model saved with `torch.save(model)`.
+    /// The weights would come out of a pickled nn.Module: a whole model saved with `torch.save(model)`.
     case wholeModel(path: String, stream: String, offset: Int, className: String)
+    /// The weights would come out of an object of a class vfw does not build (it never runs the code that would).
+    /// `entry` is its dotted path ("" for the top level); `stream` / `offset` where the pickle names its class.
+    case foreignObject(path: String, entry: String, className: String, stream: String, offset: Int)
     /// A pickle that exceeds one of the `PickleLimits`.
     case limitExceeded(path: String, stream: String, offset: Int, limit: String, maximum: Int)
     /// A tensor whose dtype vfw has no type for (complex128, quantized, bits*, ...).
@@ -74,6 +77,11 @@ public enum TorchArchiveError: Error, CustomStringConvertible, Equatable, Sendab
             return "\(p): \(s) at byte \(o) builds an object of class \(oneLine(c)): this is a whole pickled model "
                 + "(torch.save(model)), not a state_dict, and vfw never runs code from a pickle: "
                 + "save `model.state_dict()` with torch.save instead"
+        case .foreignObject(let p, let e, let c, let s, let o):
+            let what = e.isEmpty ? "holds" : "entry '\(oneLine(e, limit: 120))' is"
+            return "\(p): \(what) an object of \(oneLine(c)) (named in \(s) at byte \(o)), which vfw does not build: "
+                + "tensors would come from it, and only running its Python code could make them, which vfw never does; "
+                + "save a dict of tensors (model.state_dict()) instead, or pass --key to choose another entry"
         case .limitExceeded(let p, let s, let o, let l, let m):
             let raise = PickleLimits.variableKey[l].map { "; VFW_LIMITS=\($0)=N raises it" } ?? ""
             return "\(p): \(s) at byte \(o) exceeds the pickle limit \(l) = \(m) (damaged or hostile file?\(raise))"

@@ -31,6 +31,25 @@ enum Fixtures {
         let key: String?
         let container: String
         let tensors: [Tensor]
+        /// What tools/vfw_unwrap.py (the same rule in Python) noted: vfw must say the same, word for word.
+        let notes: [String]?
+    }
+
+    /// A file the rule refuses as ambiguous, with the candidates it must name.
+    struct Ambiguous: Sendable, CustomTestStringConvertible {
+        let file: String
+        let candidates: [String]
+        var testDescription: String { file }
+    }
+
+    /// A file whose tensors would come from an object vfw does not build.
+    struct Foreign: Sendable, CustomTestStringConvertible {
+        let file: String
+        let key: String?
+        let entry: String
+        let className: String
+        let wholeModel: Bool
+        var testDescription: String { file + (key.map { " --key " + $0 } ?? "") }
     }
 
     struct Refusal {
@@ -55,10 +74,19 @@ enum Fixtures {
             }
             let id = c["id"] as? String ?? "?"
             out[id] = Case(id: id, file: c["file"] as? String ?? "?", key: c["key"] as? String,
-                           container: c["container"] as? String ?? "?", tensors: tensors)
+                           container: c["container"] as? String ?? "?", tensors: tensors, notes: c["notes"] as? [String])
         }
         return out
     }()
+
+    static let ambiguous: [Ambiguous] = (json["ambiguous"] as? [[String: Any]] ?? []).map {
+        Ambiguous(file: $0["file"] as? String ?? "?", candidates: $0["candidates"] as? [String] ?? [])
+    }
+
+    static let foreign: [Foreign] = (json["foreign"] as? [[String: Any]] ?? []).map {
+        Foreign(file: $0["file"] as? String ?? "?", key: $0["key"] as? String, entry: $0["entry"] as? String ?? "?",
+                className: $0["class"] as? String ?? "?", wholeModel: $0["whole_model"] as? Bool ?? false)
+    }
 
     static let refusals: [String: Refusal] = {
         var out: [String: Refusal] = [:]
@@ -70,9 +98,10 @@ enum Fixtures {
         return out
     }()
 
-    /// Every .pt fixture in the folder.
+    /// Every torch.save fixture in the folder (.pt, .pth, .ckpt).
     static var allFiles: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".pt") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".pt") || $0.hasSuffix(".pth") || $0.hasSuffix(".ckpt") }.sorted()
     }
 }
 
@@ -91,6 +120,13 @@ func checkAgainstTorch(_ id: String, sourceLocation: SourceLocation = #_sourceLo
     let ck = try TorchCheckpoint.load(path: Fixtures.path(c.file), key: c.key)
     #expect(ck.container.rawValue == c.container, "\(id): container", sourceLocation: sourceLocation)
     #expect(ck.tensors.map(\.name) == c.tensors.map(\.name), "\(id): tensor names and order", sourceLocation: sourceLocation)
+    if let notes = c.notes {
+        // The rule's notes come after the container's own (a big-endian file says so first).
+        #expect(Array(ck.notes.suffix(notes.count)) == notes, "\(id): notes differ from the Python rule's", sourceLocation: sourceLocation)
+        let before = ck.notes.dropLast(notes.count)
+        #expect(!before.contains { $0.hasPrefix("weights from") || $0.hasPrefix("skipped") || $0.hasPrefix("dropped") },
+                "\(id): vfw notes more than the Python rule: \(ck.notes)", sourceLocation: sourceLocation)
+    }
     for (got, want) in zip(ck.tensors, c.tensors) {
         let t = got.tensor
         #expect(t.dtype.rawValue == want.dtype, "\(id): dtype of '\(want.name)'", sourceLocation: sourceLocation)
@@ -139,7 +175,8 @@ func checkMessageShape(_ e: TorchArchiveError, sourceLocation: SourceLocation = 
          .malformedPickle(let p, _, _, _), .refusedGlobal(let p, _, _, _), .wholeModel(let p, _, _, _),
          .limitExceeded(let p, _, _, _, _), .unsupportedDType(let p, _, _), .unsupportedTensor(let p, _, _),
          .badTensor(let p, _, _), .notAStateDict(let p, _), .noTensors(let p, _), .ambiguous(let p, _),
-         .keyNotFound(let p, _, _), .keyHoldsNoTensors(let p, _, _), .duplicateTensorName(let p, _):
+         .keyNotFound(let p, _, _), .keyHoldsNoTensors(let p, _, _), .duplicateTensorName(let p, _),
+         .foreignObject(let p, _, _, _, _):
         path = p
     }
     #expect(text.hasPrefix(path + ": "), "message does not start with the path: \(text)", sourceLocation: sourceLocation)

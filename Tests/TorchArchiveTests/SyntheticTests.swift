@@ -185,13 +185,15 @@ struct LegacySyntheticTests {
         var bad = t
         bad.storageClass = "EvilStorage"
         f.write(Legacy.file(Legacy.objectPickle([bad]), keys: ["root"], storages: [Legacy.root6]))
-        let globalAt = objStart + 2 + 1 + 6 + 33 + 1 + 1 + 12
-        expectError(.refusedGlobal(path: f.path, stream: "the legacy object pickle", offset: globalAt, global: "torch.EvilStorage")) {
+        // torch.EvilStorage is no storage class torch has: a placeholder class, which a persistent id cannot name.
+        let persidAt = objStart + Legacy.objectPickle([bad]).firstIndex(of: 0x51)!
+        expectError(.malformedPickle(path: f.path, stream: "the legacy object pickle", offset: persidAt,
+                                     reason: "storage persistent id names the class torch.EvilStorage, not a torch storage class")) {
             _ = try TorchCheckpoint.load(path: f.path)
         }
     }
 
-    @Test("names: nested dicts flattened with dots; a name appearing twice is an error; non-tensor entries noted")
+    @Test("names: the one plausible state_dict chosen, tensors beside it noted; nested dicts flattened under --key; duplicates refused")
     func names() throws {
         let t = LegacyTensor(name: "x", size: [2], stride: [1])
         let nested = P.proto() + P.emptyDict
@@ -200,25 +202,49 @@ struct LegacySyntheticTests {
             + P.str("lr") + P.int(3) + P.setitem + P.stop
         let (ck, _f) = try load(Legacy.file(nested, keys: ["root"], storages: [Legacy.root6]))
         _ = _f
-        #expect(ck.tensors.map(\.name) == ["top", "enc.w"])
-        #expect(ck.notes == ["skipped entry 'lr' (not a tensor: the int 3)"])
-        // A checkpoint whose only dict of tensors is 'enc' is unwrapped to it.
-        let wrapped = P.proto() + P.emptyDict
+        #expect(ck.tensors.map(\.name) == ["w"])
+        #expect(ck.notes == ["weights from entry 'enc'", "skipped entry 'top' (tensors beside the weights)",
+                             "skipped entry 'lr' (not tensors)"])
+        // --key on a dict of dicts takes everything under it, names joined with dots.
+        let deep = P.proto() + P.emptyDict
+            + P.str("m") + P.emptyDict
+            + P.str("top") + Legacy.rebuild(t) + P.setitem
             + P.str("enc") + P.emptyDict + P.str("w") + Legacy.rebuild(t) + P.setitem + P.setitem
-            + P.str("lr") + P.int(3) + P.setitem + P.stop
-        let (ck3, _g) = try load(Legacy.file(wrapped, keys: ["root"], storages: [Legacy.root6]))
+            + P.str("lr") + P.int(3) + P.setitem + P.setitem + P.stop
+        let (ck3, _g) = try load(Legacy.file(deep, keys: ["root"], storages: [Legacy.root6]), key: "m")
         _ = _g
-        #expect(ck3.tensors.map(\.name) == ["w"])
-        #expect(ck3.notes == ["used key 'enc'", "skipped entry 'lr' (not tensors)"])
-        let dup = P.proto() + P.emptyDict
+        #expect(ck3.tensors.map(\.name) == ["top", "enc.w"])
+        #expect(ck3.notes == ["weights from entry 'm'", "skipped entry 'm.lr' (not a tensor)"])
+        let dup = P.proto() + P.emptyDict + P.str("m") + P.emptyDict
             + P.str("enc.w") + Legacy.rebuild(t) + P.setitem
-            + P.str("enc") + P.emptyDict + P.str("w") + Legacy.rebuild(t) + P.setitem + P.setitem + P.stop
+            + P.str("enc") + P.emptyDict + P.str("w") + Legacy.rebuild(t) + P.setitem + P.setitem + P.setitem + P.stop
         let f = TempFile(Legacy.file(dup, keys: ["root"], storages: [Legacy.root6]))
-        expectError(.duplicateTensorName(path: f.path, name: "enc.w")) { _ = try TorchCheckpoint.load(path: f.path) }
+        expectError(.duplicateTensorName(path: f.path, name: "enc.w")) { _ = try TorchCheckpoint.load(path: f.path, key: "m") }
         let extra = P.proto() + P.emptyDict + P.str("w") + Legacy.rebuild(t) + P.setitem + P.str("_extra_state") + P.none + P.setitem + P.stop
         f.write(Legacy.file(extra, keys: ["root"], storages: [Legacy.root6]))
         let ck2 = try TorchCheckpoint.load(path: f.path)
-        #expect(ck2.notes == ["skipped entry '_extra_state' (not a tensor: None)"])
+        #expect(ck2.notes == ["skipped entry '_extra_state' (not a tensor)"])
+    }
+
+    @Test("a tensor subclass vfw does not build is refused only when the weights use it")
+    func foreignTensorSubclass() throws {
+        let t = LegacyTensor(name: "x", size: [2], stride: [1])
+        func subclassed() -> [UInt8] {
+            P.global("torch._tensor", "_rebuild_from_type_v2") + P.mark + P.global("torch._utils", "_rebuild_tensor_v2")
+                + P.global("mylib", "MaskedTensor") + Array(Legacy.rebuild(t).dropFirst(P.global("torch._utils", "_rebuild_tensor_v2").count).dropLast()) + P.emptyDict + P.tuple + P.reduce
+        }
+        // _rebuild_from_type_v2(_rebuild_tensor_v2, MaskedTensor, (args), {}): Legacy.rebuild's argument tuple reused.
+        let used = P.proto() + P.emptyDict + P.str("w") + subclassed() + P.setitem + P.stop
+        let f = TempFile(Legacy.file(used, keys: ["root"], storages: [Legacy.root6]))
+        expectError(.unsupportedTensor(path: f.path, tensor: "w", reason: "is a tensor of class mylib.MaskedTensor, which vfw does not build")) {
+            _ = try TorchCheckpoint.load(path: f.path)
+        }
+        let unused = P.proto() + P.emptyDict + P.str("sd") + P.emptyDict + P.str("w") + Legacy.rebuild(t) + P.setitem + P.setitem
+            + P.str("extra") + subclassed() + P.setitem + P.stop
+        f.write(Legacy.file(unused, keys: ["root"], storages: [Legacy.root6]))
+        let ck = try TorchCheckpoint.load(path: f.path)
+        #expect(ck.tensors.map(\.name) == ["w"])
+        #expect(ck.notes.contains("skipped entry 'extra' (tensors beside the weights)"))
     }
 }
 
