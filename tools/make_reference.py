@@ -2,9 +2,10 @@
 """Record what real PyTorch computes, layer by layer: the reference activations `vfw verify` checks against.
 
     ~/.cache/vfw-venv/bin/python tools/make_reference.py --weights FILE --image IMAGE -o DIR
-        [--model NAME] [--all] [--batch N] [--synth-seed N]
+        [--key K] [--model NAME] [--all] [--batch N] [--synth-seed N]
 
-Loads FILE (a torch.save checkpoint, read with torch.load(weights_only=True), or a .safetensors file) into
+Loads FILE (a torch.save checkpoint or a .safetensors file, its weights found by the rule `vfw convert` follows:
+tools/vfw_unwrap.py, README "Finding the weights in a checkpoint") into
 the real torchvision model with a strict load_state_dict, preprocesses IMAGE with the real torchvision
 transforms, runs the model (eval, float32, CPU, one thread, no_grad) and records the outputs of the tapped
 modules with forward hooks in the order they execute. Writes:
@@ -72,36 +73,31 @@ def sha256_file(path: str) -> str:
 
 # MARK: - Checkpoints
 
-def load_state_dict(path: str):
-    """The checkpoint's tensors by name: nested 'state_dict' / 'model' unwrapped, 'module.' prefixes stripped."""
-    import torch
+def load_state_dict(path: str, key: Optional[str] = None):
+    """The checkpoint's tensors by name, found by the rule `vfw convert` follows (README "Finding the weights in a
+    checkpoint"; tools/vfw_unwrap.py): the one plausible state_dict (or the entry --key names), wrapper prefixes
+    stripped. The rule's notes go to stderr as vfw prints them."""
+    import pickle
+    import vfw_unwrap
 
     if not os.path.exists(path):
         raise InputError(path, "no such file")
     if os.path.isdir(path):
         raise InputError(path, "is a directory; expected a torch.save file (.pth, .pt) or a .safetensors file")
     try:
-        if path.endswith(".safetensors"):
-            from safetensors.torch import load_file
-            obj = load_file(path, device="cpu")
-        else:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+        tensors, notes = vfw_unwrap.load_weights(path, key)
+    except vfw_unwrap.RuleError as e:
+        raise InputError(path, str(e))
+    except pickle.UnpicklingError as e:
+        raise InputError(path, one_line(e))
     except Exception as e:  # the libraries raise many types; all mean "not a checkpoint we can read"
         if not path.endswith(".safetensors") and not is_torch_file(path):
             raise InputError(path, "cannot read checkpoint: not a torch.save file (neither a zip archive nor a pickle "
                                    "stream) and not named .safetensors")
         raise InputError(path, f"cannot read checkpoint: {one_line(e)}")
-    while isinstance(obj, dict) and not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        inner = next((obj[k] for k in ("state_dict", "model") if isinstance(obj.get(k), dict)), None)
-        if inner is None:
-            bad = next(k for k, v in obj.items() if not isinstance(v, torch.Tensor))
-            raise InputError(path, f"entry '{bad}' is a {type(obj[bad]).__name__}, not a tensor, and there is no "
-                                   "nested 'state_dict' or 'model' dict")
-        obj = inner
-    if not isinstance(obj, dict) or not obj:
-        raise InputError(path, f"expected a dict of tensors (a state_dict), found {type(obj).__name__}"
-                               + (" with no entries" if isinstance(obj, dict) else ""))
-    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
+    for n in notes:
+        print(f"note: {n}", file=sys.stderr)
+    return dict(tensors)
 
 
 def resolve_weights(path: str):
@@ -574,7 +570,7 @@ def make_reference(args) -> dict:
     torch.set_num_threads(1)  # one reduction order: the same inputs give the same bytes
 
     weights_file, hf_config = resolve_weights(args.weights)
-    sd = load_state_dict(weights_file)
+    sd = load_state_dict(weights_file, args.key)
     family = family_for(sd, args.model, weights_file)
     if family.name == "vit":
         name, config = vit_infer(sd, args.model, weights_file, hf_config)
@@ -652,6 +648,8 @@ def parse_args(argv):
     p.add_argument("--weights", required=True, help="torch.save checkpoint (.pth/.pt) or .safetensors")
     p.add_argument("--image", required=True, help="the photo to run (any format PIL reads)")
     p.add_argument("-o", "--output", required=True, help="folder to write manifest.json and activations.safetensors")
+    p.add_argument("--key", default=None, metavar="K",
+                   help="in a training checkpoint, the entry holding the weights (as `vfw convert --key`)")
     p.add_argument("--model", choices=all_models, metavar="NAME",
                    help="architecture, when the keys do not tell it: " + ", ".join(all_models))
     p.add_argument("--all", action="store_true", help="tap every leaf module and every block, not just blocks")
