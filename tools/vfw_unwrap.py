@@ -321,13 +321,16 @@ def is_state_dict(d) -> bool:
     return shaped and 2 * tensors >= len(d)
 
 
-def scan(v):
-    """(any tensor inside, classes vfw does not build in the order met), breadth-first."""
+def scan(v, budget=None):
+    """(any tensor inside, classes vfw does not build in the order met), breadth-first. `budget` ([n]) bounds the
+    containers all scans of one selection visit together, as vfw's scanBudget does."""
     tensors, classes, seen, visited = False, [], set(), set()
     queue, head = [v], 0
-    while head < len(queue) and len(visited) < MAX_VISITS:
+    budget = budget if budget is not None else [4 * MAX_VISITS]
+    while head < len(queue) and len(visited) < MAX_VISITS and budget[0] > 0:
         x = queue[head]
         head += 1
+        budget[0] -= 1
         f = foreign_name(x)
         if f is not None and f not in seen:
             seen.add(f)
@@ -389,6 +392,10 @@ def _foreign_error(p, v):
 class _Selector:
     def __init__(self):
         self.notes = []
+        self.budget = [4 * MAX_VISITS]
+
+    def scan(self, v):
+        return scan(v, self.budget)
 
     def note(self, s):
         if len(self.notes) < MAX_NOTES:
@@ -403,7 +410,7 @@ class _Selector:
         f = foreign_name(v)
         if f is not None:
             return name + f" (an object of {_one_line(f, 80)}, which vfw does not build)"
-        tensors, classes = scan(v)
+        tensors, classes = self.scan(v)
         if classes:
             return name + f" (holds objects of {_class_list(classes)}, which vfw does not build)"
         return name + (" (tensors beside the weights)" if tensors else " (not tensors)")
@@ -412,7 +419,7 @@ class _Selector:
         if _is_tensor(root):
             raise RuleError("holds a tensor, not a state_dict (a dict of tensor name -> tensor)")
         if foreign_name(root) is not None:
-            if scan(root)[0]:
+            if self.scan(root)[0]:
                 raise _foreign_error([], root)
             raise RuleError(f"holds an object of {foreign_name(root)}, not a state_dict (a dict of tensor name -> tensor)")
         if not (_is_dict(root) or _is_seq(root)):
@@ -436,6 +443,8 @@ class _Selector:
             visited.add(id(v))
 
             def enqueue(inner, component):
+                if len(queue) >= MAX_VISITS:
+                    return
                 if ((_is_dict(inner) or _is_seq(inner)) and len(inner) > 0) or isinstance(inner, Placeholder):
                     queue.append((inner, me, component, depth + 1))
 
@@ -453,7 +462,7 @@ class _Selector:
                     continue
                 for i, inner in enumerate(v):
                     enqueue(inner, str(i))
-            elif isinstance(v, Placeholder) and scan(v)[0]:
+            elif isinstance(v, Placeholder) and self.scan(v)[0]:
                 holders.append(me)
         if len(candidates) > 1:
             raise _ambiguous([".".join(path_of(c)) for c in candidates])
@@ -471,6 +480,8 @@ class _Selector:
     def sibling_notes(self, root, p):
         cur = root
         for level, component in enumerate(p):
+            if len(self.notes) > MAX_NOTES:
+                break
             here = p[:level]
             nxt, found = None, False
             if _is_dict(cur):
@@ -481,13 +492,15 @@ class _Selector:
                     if k == component and not found:
                         nxt, found = v, True
                         continue
-                    self.note(self.skip_note(here + [k], k, v))
+                    if len(self.notes) <= MAX_NOTES:
+                        self.note(self.skip_note(here + [k], k, v))
             elif _is_seq(cur):
                 for i, v in enumerate(cur):
                     if str(i) == component:
                         nxt, found = v, True
                         continue
-                    self.note(self.skip_note(here + [str(i)], None, v))
+                    if len(self.notes) <= MAX_NOTES:
+                        self.note(self.skip_note(here + [str(i)], None, v))
             if not found:
                 return
             cur = nxt
@@ -545,7 +558,7 @@ class _Selector:
                     continue
                 self.flatten(inner, base, full + ".", None, depth + 1, visited, out)
             elif foreign_name(inner) is not None:
-                if scan(inner)[0]:
+                if self.scan(inner)[0]:
                     raise _foreign_error(base + [(flt or "") + full], inner)
                 self.note(f"skipped entry '{_one_line(shown, 120)}' (an object of {_one_line(foreign_name(inner), 80)}, "
                           "which vfw does not build)")

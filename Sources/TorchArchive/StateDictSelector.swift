@@ -20,6 +20,9 @@ struct StateDictSelector {
     let heap: PickleHeap
     let path: String
     private(set) var notes: [String] = []
+    /// Containers all scans of one selection may still visit together: a hostile file with a million entries that
+    /// share one huge list costs one pass, not a million.
+    private var scanBudget = 4 * StateDictSelector.maxVisits
 
     /// Module names that wrap a whole model: DataParallel / DDP / AveragedModel / timm ModelEma (`module`), Lightning
     /// and most training code (`model`), torch.compile (`_orig_mod`), and the common `net` / `backbone` attributes.
@@ -87,16 +90,17 @@ struct StateDictSelector {
 
     /// What an entry holds, breadth-first through containers and placeholders (at most `maxVisits` of them): whether
     /// any tensor, and the classes vfw does not build, in the order met (each once).
-    func scan(_ v: PV) -> (tensors: Bool, classes: [String]) {
+    mutating func scan(_ v: PV) -> (tensors: Bool, classes: [String]) {
         var tensors = false
         var classes: [String] = []
         var seen: Set<String> = []
         var visited: Set<Int> = []
         var queue: [PV] = [v]
         var head = 0
-        while head < queue.count && visited.count < StateDictSelector.maxVisits {
+        while head < queue.count && visited.count < StateDictSelector.maxVisits && scanBudget > 0 {
             let x = queue[head]
             head += 1
+            scanBudget -= 1
             if let f = heap.foreign(x), seen.insert(f.name).inserted { classes.append(f.name) }
             guard case .ref(let r) = x, visited.insert(r).inserted else { continue }
             switch heap.nodes[r] {
@@ -117,7 +121,7 @@ struct StateDictSelector {
     }
 
     /// The note for an entry vfw passes over.
-    private func skipNote(_ p: [String], key: String?, _ v: PV) -> String {
+    private mutating func skipNote(_ p: [String], key: String?, _ v: PV) -> String {
         let name = "skipped entry '\(oneLine(joined(p), limit: 120))'"
         if let k = key, StateDictSelector.trainingState.contains(k) { return name + " (training state)" }
         if let f = heap.foreign(v) { return name + " (an object of \(oneLine(f.name, limit: 80)), which vfw does not build)" }
@@ -183,7 +187,7 @@ struct StateDictSelector {
     }
 
     /// The one plausible state dict, breadth-first from the top.
-    private func search(_ root: PV) throws -> (PV, [String]) {
+    private mutating func search(_ root: PV) throws -> (PV, [String]) {
         if tensorNode(root) != nil { throw TorchArchiveError.notAStateDict(path: path, holds: heap.describe(root)) }
         if heap.foreign(root) != nil {
             if scan(root).tensors { throw foreignError([], root) }
@@ -210,6 +214,7 @@ struct StateDictSelector {
             head += 1
             guard case .ref(let r) = v, visited.insert(r).inserted else { continue }
             func enqueue(_ inner: PV, _ component: String) {
+                guard queue.count < StateDictSelector.maxVisits else { return }
                 switch heap.node(inner) {
                 case .dict(let d)? where !d.keys.isEmpty: queue.append((inner, me, component, depth + 1))
                 case .list(let l)? where !l.isEmpty: queue.append((inner, me, component, depth + 1))
@@ -282,7 +287,7 @@ struct StateDictSelector {
     /// Notes for the entries beside the chosen path, level by level.
     private mutating func siblingNotes(_ root: PV, _ p: [String]) {
         var cur = root
-        for (level, component) in p.enumerated() {
+        for (level, component) in p.enumerated() where notes.count <= StateDictSelector.maxNotes {
             let here = Array(p[..<level])
             var next: PV? = nil
             if let d = heap.dict(cur) {
@@ -292,12 +297,12 @@ struct StateDictSelector {
                         continue
                     }
                     if s == component, next == nil { next = v; continue }
-                    note(skipNote(here + [s], key: s, v))
+                    if notes.count <= StateDictSelector.maxNotes { note(skipNote(here + [s], key: s, v)) }
                 }
             } else if let seq = heap.sequence(cur) {
                 for (i, v) in seq.enumerated() {
                     if String(i) == component { next = v; continue }
-                    note(skipNote(here + [String(i)], key: nil, v))
+                    if notes.count <= StateDictSelector.maxNotes { note(skipNote(here + [String(i)], key: nil, v)) }
                 }
             }
             guard let n = next else { return }

@@ -35,6 +35,23 @@ struct TorchHostileInputTests {
         #expect(e?.description.hasPrefix("mem.pt: refused global posix.system") == true)
     }
 
+    @Test("selection stays linear: 100,000 placeholders sharing one 1,000,000-item list are scanned within one budget")
+    func sharedPlaceholders() throws {
+        // [list of 1M Nones] memoized, a class memoized, then {'k0': C(list), 'k1': C(list), ...}: every placeholder
+        // reaches the whole list, so scanning each alone would visit 10^11 items.
+        var b = P.proto() + P.emptyList + [0x71, 0]
+        for _ in 0..<1000 { b += P.mark + [UInt8](repeating: 0x4E, count: 1000) + [0x65] }  // APPENDS, 1000 at a time
+        b += [0x30]
+        b += P.global("mymod", "C") + [0x71, 1, 0x30] + P.emptyDict
+        for i in 0..<100_000 { b += P.str("k\(i)") + [0x68, 1, 0x68, 0, 0x85] + P.reduce + P.setitem }
+        b += P.stop
+        let (v, heap) = try runPickle(b)
+        var s = StateDictSelector(heap: heap, path: "/p.pt")
+        let start = Date()
+        expectError(.noTensors(path: "/p.pt", candidates: (0..<100_000).map { "k\($0)" })) { _ = try s.select(v, key: nil) }
+        #expect(Date().timeIntervalSince(start) < 60, "selection took \(Date().timeIntervalSince(start)) s")
+    }
+
     @Test("DEFLATE claims: past 1032:1 refused first; a plausible data.pkl claim over the pickle limit before inflating")
     func claimedRecords() {
         for f in ["zip_bomb_claim.pt", "zip_bomb_storage.pt"] {
