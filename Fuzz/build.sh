@@ -15,7 +15,8 @@ OUT=${FUZZ_BUILD:-.build-fuzz}
 mkdir -p "$OUT/mods" "$OUT/obj"
 SWIFTC=${SWIFTC:-swiftc}
 CLANG=${CLANG:-$(dirname "$(command -v "$SWIFTC")")/clang}
-COMMON=(-g -swift-version 5 -parse-as-library -I "$OUT/mods" -I "$OUT/cmods/CImageShims" -I Sources/COpenBLAS -I Sources/CZlib)
+COMMON=(-g -swift-version 5 -parse-as-library -I "$OUT/mods" -I "$OUT/cmods/CImageShims" -I "$OUT/cmods/CKernels"
+  -I Sources/COpenBLAS -I Sources/CZlib)
 BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || true)
 for f in $BLAS_CFLAGS; do COMMON+=(-Xcc "$f"); done
 LIBS=($(pkg-config --libs-only-L openblas 2>/dev/null || true) -lopenblas -lz -lpng16 -ljpeg)
@@ -33,10 +34,10 @@ module() {
     -emit-module -emit-module-path "$OUT/mods/$name.swiftmodule" -c "${srcs[@]}" -o "$obj"
 }
 
-# cmodule NAME : compile the C target Sources/NAME (sources + include/) with coverage and ASan, and a module map
-# for its include/ folder (SwiftPM writes one itself; swiftc needs it spelled out).
+# cmodule NAME [SANITIZE] : compile the C target Sources/NAME (sources + include/) with coverage and ASan (or only
+# what SANITIZE names), and a module map for its include/ folder (SwiftPM writes one itself; swiftc needs it spelled out).
 cmodule() {
-  local name=$1 obj="$OUT/obj/$1.o"
+  local name=$1 sanitize=${2:-address,fuzzer-no-link} obj="$OUT/obj/$1.o"
   local srcs; mapfile -t srcs < <(find "Sources/$name" -name '*.c' | sort)
   mkdir -p "$OUT/cmods/$name"
   printf 'module %s {\n    umbrella header "%s"\n    export *\n}\n' "$name" "$PWD/Sources/$name/include/$(ls "Sources/$name/include" | grep '\.h$' | head -1)" \
@@ -45,7 +46,7 @@ cmodule() {
   echo "fuzz build: C module $name"
   local o=() s
   for s in "${srcs[@]}"; do
-    nice -n 10 "$CLANG" -O1 -g -fsanitize=address,fuzzer-no-link -I "Sources/$name/include" $(pkg-config --cflags libpng 2>/dev/null) \
+    nice -n 10 "$CLANG" -O1 -g -fsanitize="$sanitize" -I "Sources/$name/include" $(pkg-config --cflags libpng 2>/dev/null) \
       -c "$s" -o "$OUT/obj/$name-$(basename "$s" .c).o"
     o+=("$OUT/obj/$name-$(basename "$s" .c).o")
   done
@@ -73,14 +74,16 @@ if imaging_in_git; then ALL+=(png jpeg); fi
 TARGETS=("${@:-${ALL[@]}}")
 
 # TensorCore unoptimised: the readers use only its storage and checksum types, and its kernels take minutes at -O.
+# Its C kernels (CKernels) with ASan only, for the same reason.
+cmodule CKernels address
 module TensorCore address -Onone
 for t in "${TARGETS[@]}"; do
   case $t in
-    vfw) module VFWFormat fuzzer,address; target vfw TensorCore VFWFormat ;;
-    safetensors|sharded) module Safetensors fuzzer,address; target "$t" TensorCore Safetensors ;;
-    zip|legacy|pickle) module TorchArchive fuzzer,address; target "$t" TensorCore TorchArchive ;;
+    vfw) module VFWFormat fuzzer,address; target vfw CKernels TensorCore VFWFormat ;;
+    safetensors|sharded) module Safetensors fuzzer,address; target "$t" CKernels TensorCore Safetensors ;;
+    zip|legacy|pickle) module TorchArchive fuzzer,address; target "$t" CKernels TensorCore TorchArchive ;;
     png|jpeg) imaging_in_git || { echo "fuzz build: $t needs Sources/Imaging in git" >&2; exit 2; }
-              cmodule CImageShims; module Imaging fuzzer,address; target "$t" TensorCore CImageShims Imaging ;;
+              cmodule CImageShims; module Imaging fuzzer,address; target "$t" CKernels TensorCore CImageShims Imaging ;;
     *) echo "fuzz build: unknown target '$t' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done
