@@ -6,7 +6,7 @@ VENV ?= $(HOME)/.cache/vfw-venv
 PYTHON := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps build release venv parity bench clean fuzz test-sanitize
+.PHONY: demo test deps build release venv parity bench clean fuzz test-sanitize example
 
 ## Run the main job on its committed defaults: verify the Swift ResNet-18 and ViT-Base against PyTorch's activations.
 demo: release
@@ -44,6 +44,10 @@ $(VENV)/.installed: tools/requirements.txt
 parity: venv release
 	PYTHON=$(PYTHON) VFW=.build/release/vfw bash tools/parity.sh
 
+## Examples/embed-photo, a package depending on this checkout by path: built, and its vector checked against `vfw embed`'s.
+example: venv release
+	PYTHON=$(PYTHON) VFW=.build/release/vfw bash tools/check_example.sh
+
 ## Benchmarks: vfw beside PyTorch, ONNX Runtime and OpenVINO in the same run on this machine.
 bench: venv release
 	PYTHON=$(PYTHON) VFW=.build/release/vfw bash tools/bench.sh
@@ -64,4 +68,4 @@ test-sanitize: deps
 	  swift test --skip-build --sanitize=address --scratch-path .build-san $(if $(SAN_FILTER),--filter '$(SAN_FILTER)')
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-example out

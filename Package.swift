@@ -6,7 +6,11 @@ let package = Package(
     name: "vfw",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "vfw", targets: ["vfw"]),
+        /// The command-line tool.
+        .executable(name: "vfw", targets: ["VFWCLI"]),
+        /// vfw as a Swift library: open a checkpoint, build the model, preprocess an image, embed, verify
+        /// (README "Use from Swift").
+        .library(name: "VFW", targets: ["VFW"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,10 +26,11 @@ let package = Package(
         .target(name: "Safetensors", dependencies: ["TensorCore"]),
         /// torch.save files without Python: zip container, legacy stream, a pickle machine that executes nothing.
         .target(name: "TorchArchive", dependencies: ["TensorCore", "CZlib"]),
+        /// The model families (one file each, one registry line each): canonical layouts, strict loading, forward
+        /// passes with taps, isolated modules, synthetic weights.
+        .target(name: "Models", dependencies: ["TensorCore"]),
         /// Reference activations recorded from PyTorch (tools/make_reference.py), tap comparison, the verify report.
-        .target(name: "Verify", dependencies: ["TensorCore", "Safetensors"]),
-        /// The model families (torchvision ResNet, ViT): canonical layouts, strict loading, forward passes with taps.
-        .target(name: "Models", dependencies: ["TensorCore", "VFWFormat"]),
+        .target(name: "Verify", dependencies: ["TensorCore", "Safetensors", "Models"]),
         /// PNG and JPEG decoding, Pillow's resampling and the torchvision / HF preprocessing presets, bit-exact.
         .target(name: "Imaging", dependencies: ["TensorCore", "CPNG", "CJPEG", "CImageShims"]),
 
@@ -40,10 +45,17 @@ let package = Package(
         /// setjmp/longjmp-based libpng and libjpeg decoding kept in C, so no longjmp crosses a Swift frame.
         .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
 
+        // MARK: - The library: the pipeline, wiring the modules together
+
+        /// Open any weight source, recognise and canonicalise it, synthesise, build, preprocess and embed, run a
+        /// verification against a reference folder; the search index.
+        .target(name: "VFW", dependencies: ["TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models", "Verify", "Imaging"]),
+
         // MARK: - Executables
 
-        .executableTarget(name: "vfw", dependencies: [
-            "TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models", "Verify", "Imaging",
+        /// `vfw`: parses arguments, calls the library, prints.
+        .executableTarget(name: "VFWCLI", dependencies: [
+            "VFW", "TensorCore", "VFWFormat", "Models", "Verify", "Imaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -53,9 +65,10 @@ let package = Package(
         .testTarget(name: "VFWFormatTests", dependencies: ["VFWFormat", "TensorCore"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors", "TensorCore"]),
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive", "TensorCore"]),
-        .testTarget(name: "VerifyTests", dependencies: ["Verify", "TensorCore", "Safetensors"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "VFWFormat", "Safetensors"]),
-        .testTarget(name: "CLITests", dependencies: ["vfw"]),
+        .testTarget(name: "VerifyTests", dependencies: ["Verify", "TensorCore", "Safetensors", "Models"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "Safetensors"]),
+        .testTarget(name: "VFWTests", dependencies: ["VFW", "Models", "Verify", "TensorCore", "Safetensors", "Imaging"]),
+        .testTarget(name: "CLITests", dependencies: ["VFWCLI"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TensorCore", "Safetensors"]),
     ],
     swiftLanguageModes: [.v5]

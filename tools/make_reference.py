@@ -25,10 +25,10 @@ The same inputs give byte-identical files (sorted JSON keys, no timestamps, one 
 or unreadable file, unknown architecture, keys that do not fit the model) prints one line naming the file
 and the problem on stderr and exits 2.
 
-Model families live in FAMILIES: each knows how to recognise its checkpoints, infer its config, build the
-real model, which preprocessing preset it uses and which modules to tap. A ViT family (Hugging Face
-ViTModel / ViTForImageClassification folders, timm VisionTransformer, torchvision vit_b_16) is added by
-writing those functions and one FAMILIES entry.
+Model families live in tools/reference_families/, one module each, listed once in its __init__.py (the Python
+twin of Swift's Families.all): each knows how to recognise its checkpoints, infer its config, load the real
+library's model, which preprocessing preset it uses and which modules to tap under which names. This script
+never asks which family it runs.
 """
 import argparse
 import hashlib
@@ -37,8 +37,11 @@ import os
 import platform
 import re
 import sys
-from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference_families as _families  # noqa: E402
+from reference_families.common import Family, InputError, one_line  # noqa: E402
 
 SCHEMA_VERSION = 1
 # Bump when the files this script writes change for the same inputs.
@@ -49,18 +52,6 @@ SCHEMA_PATH = os.path.join(ROOT, "Schemas", "reference-manifest.schema.json")
 ACTIVATIONS = "activations.safetensors"
 MANIFEST = "manifest.json"
 INPUT_KEY = "input"
-
-
-class InputError(Exception):
-    """A problem with what the user gave us: reported as `path: problem` and exit status 2."""
-
-    def __init__(self, path: str, problem: str):
-        super().__init__(f"{path}: {problem}")
-
-
-def one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def sha256_file(path: str) -> str:
@@ -127,31 +118,30 @@ def synth_identity(path: str) -> Optional[dict]:
     return None
 
 
+def tensor_digest(sd: dict) -> str:
+    """The tensors' identity, independent of the file holding them (Swift: VFW's TensorDigest; schema:
+    weights.tensors_sha256): SHA-256 over, for every tensor in ascending order of its name's UTF-8 bytes,
+    name 0x00 dtype (safetensors' name) 0x00 shape (decimal, comma-separated) 0x00 u64-LE byte count, bytes (LE)."""
+    import torch
+    names = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+             torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+             torch.bool: "BOOL"}
+    h = hashlib.sha256()
+    for name in sorted(sd, key=lambda n: n.encode("utf-8")):
+        t = sd[name].detach().cpu().contiguous()
+        data = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        h.update(name.encode("utf-8") + b"\0" + names[t.dtype].encode() + b"\0")
+        h.update(",".join(str(d) for d in t.shape).encode() + b"\0")
+        h.update(len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()
+
+
 def is_torch_file(path: str) -> bool:
     """A zip archive (torch.save since 1.6) or a pickle stream starting with PROTO (the legacy format)."""
     import zipfile
     with open(path, "rb") as f:
         head = f.read(1)
     return zipfile.is_zipfile(path) or head == b"\x80"
-
-
-def strict_load(model, state_dict, path: str, name: str):
-    """load_state_dict(strict=True), its multi-line complaint folded into one line."""
-    missing = [k for k in model.state_dict() if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in model.state_dict()]
-    wrong = [f"{k} is {list(state_dict[k].shape)} not {list(v.shape)}" for k, v in model.state_dict().items()
-             if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
-    problems = []
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape:", wrong)):
-        if items:
-            more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
-            problems.append(f"{label} {', '.join(items[:3])}{more}")
-    if problems:
-        raise InputError(path, f"keys do not match {name}: " + "; ".join(problems))
-    try:
-        model.load_state_dict(state_dict, strict=True)
-    except Exception as e:
-        raise InputError(path, f"keys do not match {name}: {one_line(e)}")
 
 
 # MARK: - Preprocessing presets
@@ -205,288 +195,25 @@ def batch_copy(image, i: int):
 
 # MARK: - Families
 
-@dataclass(frozen=True)
-class Family:
-    """One kind of model: how to recognise it, describe it, build it, feed it and tap it."""
-    name: str
-    models: Tuple[str, ...]                                   # names --model accepts
-    detect: Callable[[dict], bool]                            # do these keys belong to this family?
-    infer: Callable[[dict, Optional[str], str], Tuple[str, dict]]  # (state_dict, --model, path) -> (name, config)
-    build: Callable[[str, dict], object]                      # (name, config) -> torch.nn.Module (real library class)
-    preset: str                                               # key of PRESETS
-    taps: Callable[[object, bool], List[str]]                 # (model, --all) -> module names to hook
-    # (path, state_dict, name, config) -> loaded model; default: build + strict load_state_dict
-    load: Optional[Callable[[str, dict, str, dict], object]] = None
-    # module name -> tap name (a name that does not depend on the source layout); default: the module name
-    tap_name: Optional[Callable[[str], str]] = None
-    # (state_dict) -> preset, when it depends on the checkpoint's layout
-    preset_for: Optional[Callable[[dict], str]] = None
-
-
-# ResNet (torchvision.models.resnet). Config vocabulary shared with the .vfw header.
-RESNETS = {
-    # name: (block, layers, groups, width_per_group)
-    "resnet18": ("basic", [2, 2, 2, 2], 1, 64),
-    "resnet34": ("basic", [3, 4, 6, 3], 1, 64),
-    "resnet50": ("bottleneck", [3, 4, 6, 3], 1, 64),
-    "resnet101": ("bottleneck", [3, 4, 23, 3], 1, 64),
-    "resnet152": ("bottleneck", [3, 8, 36, 3], 1, 64),
-    "wide_resnet50_2": ("bottleneck", [3, 4, 6, 3], 1, 128),
-    "wide_resnet101_2": ("bottleneck", [3, 4, 23, 3], 1, 128),
-    "resnext50_32x4d": ("bottleneck", [3, 4, 6, 3], 32, 4),
-    "resnext101_32x8d": ("bottleneck", [3, 4, 23, 3], 32, 8),
-    "resnext101_64x4d": ("bottleneck", [3, 4, 23, 3], 64, 4),
-}
-# A ResNet whose config is none of the above (e.g. a test model with one block per stage).
-RESNET_CUSTOM = "resnet_custom"
-_BLOCK = re.compile(r"layer[1-4]\.\d+")
-
-
-def resnet_detect(sd: dict) -> bool:
-    return all(k in sd for k in ("conv1.weight", "bn1.weight", "fc.weight", "layer1.0.conv1.weight"))
-
-
-def resnet_infer(sd: dict, requested: Optional[str], path: str) -> Tuple[str, dict]:
-    fc = sd.get("fc.weight")
-    if fc is None or fc.dim() != 2:
-        raise InputError(path, "keys do not match a ResNet: no 2-d fc.weight to take num_classes from")
-    num_classes = int(fc.shape[0])
-    if requested is not None:
-        block, layers, groups, wpg = RESNETS[requested]
-        return requested, {"block": block, "layers": list(layers), "groups": groups, "width_per_group": wpg,
-                           "num_classes": num_classes}
-    layers = []
-    for stage in range(1, 5):
-        ids = sorted({int(k.split(".")[1]) for k in sd if k.startswith(f"layer{stage}.") and k.split(".")[1].isdigit()})
-        if not ids or ids != list(range(len(ids))):
-            raise InputError(path, f"unknown architecture: ResNet stage layer{stage} has blocks {ids}; "
-                                   "expected 0, 1, ... (pass --model NAME if this is a torchvision model)")
-        layers.append(len(ids))
-    block = "bottleneck" if "layer1.0.conv3.weight" in sd else "basic"
-    conv2 = sd.get("layer1.0.conv2.weight")
-    if conv2 is None or conv2.dim() != 4 or conv2.shape[1] == 0 or conv2.shape[0] % conv2.shape[1] != 0:
-        raise InputError(path, "unknown architecture: layer1.0.conv2.weight is missing or not [width, width/groups, 3, 3]")
-    width, per_group = int(conv2.shape[0]), int(conv2.shape[1])
-    groups = width // per_group
-    if block == "basic":
-        if groups != 1 or width != 64:
-            raise InputError(path, f"unknown architecture: a BasicBlock ResNet has layer1.0.conv2 [64, 64, 3, 3], "
-                                   f"found {list(conv2.shape)}")
-        width_per_group = 64
-    else:
-        width_per_group = width // groups  # torchvision: width = int(planes * width_per_group / 64) * groups, planes 64
-    config = {"block": block, "layers": layers, "groups": groups, "width_per_group": width_per_group,
-              "num_classes": num_classes}
-    name = next((n for n, (b, l, g, w) in RESNETS.items() if (b, l, g, w) == (block, layers, groups, width_per_group)),
-                RESNET_CUSTOM)
-    return name, config
-
-
-def resnet_build(name: str, config: dict):
-    import torchvision.models as tvm
-    from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
-    if name in RESNETS:
-        return getattr(tvm, name)(weights=None, num_classes=config["num_classes"])
-    return ResNet(BasicBlock if config["block"] == "basic" else Bottleneck, config["layers"],
-                  num_classes=config["num_classes"], groups=config["groups"],
-                  width_per_group=config["width_per_group"])
-
-
-def resnet_taps(model, everything: bool) -> List[str]:
-    blocks = [n for n, _ in model.named_modules() if _BLOCK.fullmatch(n)]
-    if not everything:
-        return ["conv1", "bn1", "relu", "maxpool", *blocks, "avgpool", "fc"]
-    return [n for n, m in model.named_modules() if n and (not any(True for _ in m.children()) or _BLOCK.fullmatch(n))]
-
-
-
-# ViT: Hugging Face ViTModel / ViTForImageClassification (transformers 4 or 5 key names, with or without
-# `vit.`), timm VisionTransformer, torchvision VisionTransformer. Config vocabulary = the .vfw header's
-# (Sources/Models/ViT.swift); tap names = the canonical ones, the same for every layout and transformers version.
-VITS = ("vit-tiny-patch16-224", "vit-small-patch16-224", "vit-base-patch16-224", "vit-base-patch32-224",
-        "vit-large-patch16-224", "vit-large-patch32-224", "vit-huge-patch14-224", "vit-base")
-VIT_SIZES = {(192, 12, 3, 768): "tiny", (384, 12, 6, 1536): "small", (768, 12, 12, 3072): "base",
-             (1024, 24, 16, 4096): "large", (1280, 32, 16, 5120): "huge"}
-
-
-def vit_layout(sd: dict) -> Optional[str]:
-    if any(k.startswith(("embeddings.patch_embeddings.", "vit.embeddings.patch_embeddings.")) for k in sd):
-        return "hf"
-    if "patch_embed.proj.weight" in sd and "pos_embed" in sd:
-        return "timm"
-    if "conv_proj.weight" in sd and "encoder.pos_embedding" in sd:
-        return "torchvision"
-    return None
-
-
-def vit_detect(sd: dict) -> bool:
-    return vit_layout(sd) is not None
-
-
-def _count(sd, pattern):
-    rx = re.compile(pattern)
-    return len({m.group(1) for k in sd for m in [rx.match(k)] if m})
-
-
-def vit_infer(sd: dict, requested: Optional[str], path: str, hf_config: Optional[dict] = None) -> Tuple[str, dict]:
-    layout = vit_layout(sd)
-    try:
-        if layout == "hf":
-            p = "vit." if any(k.startswith("vit.") for k in sd) else ""
-            proj = sd[p + "embeddings.patch_embeddings.projection.weight"]
-            tokens = sd[p + "embeddings.position_embeddings"].shape[1]
-            layers = _count(sd, re.escape(p) + r"(?:encoder\.layer|layers)\.(\d+)\.")
-            fc1 = sd.get(p + "encoder.layer.0.intermediate.dense.weight", sd.get(p + "layers.0.mlp.fc1.weight"))
-            qkv_bias = (p + "encoder.layer.0.attention.attention.query.bias") in sd or (p + "layers.0.attention.q_proj.bias") in sd
-            pooler = sd.get(p + "pooler.dense.weight")
-            labels = sd["classifier.weight"].shape[0] if "classifier.weight" in sd else 0
-            eps = float((hf_config or {}).get("layer_norm_eps", 1e-12))
-            heads = (hf_config or {}).get("num_attention_heads")
-        elif layout == "timm":
-            proj = sd["patch_embed.proj.weight"]
-            tokens = sd["pos_embed"].shape[1]
-            layers = _count(sd, r"blocks\.(\d+)\.")
-            fc1 = sd["blocks.0.mlp.fc1.weight"]
-            qkv_bias = "blocks.0.attn.qkv.bias" in sd
-            pooler = None
-            labels = sd["head.weight"].shape[0] if "head.weight" in sd else 0
-            eps, heads = 1e-6, None
-        else:
-            proj = sd["conv_proj.weight"]
-            tokens = sd["encoder.pos_embedding"].shape[1]
-            layers = _count(sd, r"encoder\.layers\.encoder_layer_(\d+)\.")
-            fc1 = sd.get("encoder.layers.encoder_layer_0.mlp.0.weight", sd.get("encoder.layers.encoder_layer_0.mlp.linear_1.weight"))
-            qkv_bias = True
-            pooler = sd.get("heads.pre_logits.weight")
-            labels = sd["heads.head.weight"].shape[0] if "heads.head.weight" in sd else 0
-            eps, heads = 1e-6, None
-    except KeyError as e:
-        raise InputError(path, f"keys do not match a {layout} ViT: missing {e}")
-    hidden, channels, patch = int(proj.shape[0]), int(proj.shape[1]), int(proj.shape[2])
-    grid = int(round((tokens - 1) ** 0.5))
-    if grid * grid != tokens - 1 or fc1 is None:
-        raise InputError(path, f"keys do not match a ViT: {tokens} position embeddings is not 1 + a square number")
-    intermediate = int(fc1.shape[0])
-    if heads is None:
-        heads = next((h for (e, l, h, i) in VIT_SIZES if e == hidden), hidden // 64)
-    config = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": int(heads),
-              "intermediate_size": intermediate, "patch_size": patch, "image_size": grid * patch,
-              "num_channels": channels, "layer_norm_eps": eps, "num_labels": int(labels),
-              "has_pooler": pooler is not None, "qkv_bias": bool(qkv_bias), "layout": layout}
-    if pooler is not None:
-        config["pooler_output_size"] = int(pooler.shape[0])
-    if hf_config and hf_config.get("id2label") and labels:
-        config["id2label"] = {str(k): str(v) for k, v in hf_config["id2label"].items()}
-    size = VIT_SIZES.get((hidden, layers, int(heads), intermediate))
-    name = f"vit-{size}-patch{patch}-{grid * patch}" if size and channels == 3 else "vit-custom"
-    if name == "vit-base-patch16-224" and pooler is not None and labels == 0 and eps == 1e-12:
-        name = "vit-base"  # google/vit-base-patch16-224-in21k: ViTModel with its pooler
-    return requested or name, config
-
-
-def vit_load(path: str, sd: dict, name: str, config: dict):
-    """The real model of the checkpoint's own library, every tensor loaded (strictly)."""
-    import tempfile
-    import torch
-    layout = config["layout"]
-    E, L, H, I = config["hidden_size"], config["num_hidden_layers"], config["num_attention_heads"], config["intermediate_size"]
-    P, S, C, labels = config["patch_size"], config["image_size"], config["num_channels"], config["num_labels"]
-    if layout == "hf":
-        # from_pretrained maps transformers-4 names (every checkpoint on the Hub) onto transformers-5 modules and
-        # handles the `vit.` prefix; load_state_dict would not.
-        from safetensors.torch import save_file
-        from transformers import ViTConfig, ViTForImageClassification, ViTModel
-        cfg = ViTConfig(hidden_size=E, num_hidden_layers=L, num_attention_heads=H, intermediate_size=I, patch_size=P,
-                        image_size=S, num_channels=C, layer_norm_eps=config["layer_norm_eps"], qkv_bias=config["qkv_bias"],
-                        num_labels=max(labels, 1))
-        if config.get("has_pooler") and config.get("pooler_output_size", E) != E:
-            cfg.pooler_output_size = config["pooler_output_size"]
-        with tempfile.TemporaryDirectory() as d:
-            cfg.save_pretrained(d)
-            save_file({k: v.contiguous() for k, v in sd.items()}, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
-            if labels:
-                model, info = ViTForImageClassification.from_pretrained(d, output_loading_info=True)
-            else:
-                model, info = ViTModel.from_pretrained(d, add_pooling_layer=config["has_pooler"], output_loading_info=True)
-        problems = [f"{k} {v[:3]}" for k, v in info.items() if v]
-        if problems:
-            raise InputError(path, f"keys do not match transformers' ViT: " + "; ".join(problems))
-        return model
-    if layout == "timm":
-        from timm.models.vision_transformer import VisionTransformer
-        model = VisionTransformer(img_size=S, patch_size=P, in_chans=C, num_classes=labels, embed_dim=E, depth=L,
-                                  num_heads=H, mlp_ratio=I / E, qkv_bias=config["qkv_bias"], global_pool="token")
-    else:
-        from torchvision.models.vision_transformer import VisionTransformer
-        model = VisionTransformer(image_size=S, patch_size=P, num_layers=L, num_heads=H, hidden_dim=E, mlp_dim=I,
-                                  num_classes=labels, representation_size=config.get("pooler_output_size"))
-        if labels == 0:
-            raise InputError(path, "a torchvision ViT without heads.head is not supported")
-    strict_load(model, sd, path, name)
-    return model
-
-
-def vit_module_taps(model) -> List[Tuple[str, str]]:
-    """(module name, canonical tap name) in execution order."""
-    names = [n for n, _ in model.named_modules()]
-    out = []
-    if any(n.endswith("embeddings.patch_embeddings") for n in names):  # Hugging Face
-        p = "vit." if "vit" in names else ""
-        out.append((p + "embeddings", "embeddings"))
-        rx = re.compile(re.escape(p) + r"(?:encoder\.layer|layers)\.(\d+)")
-        out += [(n, f"encoder.layer.{rx.fullmatch(n).group(1)}") for n in names if rx.fullmatch(n)]
-        out.append((p + "layernorm", "layernorm"))
-        if p + "pooler" in names:
-            out.append((p + "pooler", "pooler"))
-        if "classifier" in names:
-            out.append(("classifier", "classifier"))
-    elif "patch_embed" in names:  # timm: pos_drop's output is patch tokens + class token + position embeddings
-        out.append(("pos_drop", "embeddings"))
-        out += [(n, "encoder.layer." + n.split(".")[1]) for n in names if re.fullmatch(r"blocks\.\d+", n)]
-        out.append(("norm", "layernorm"))
-        if isinstance(getattr(model, "head", None), __import__("torch").nn.Linear):
-            out.append(("head", "classifier"))
-    else:  # torchvision: encoder.dropout's output is input + pos_embedding
-        out.append(("encoder.dropout", "embeddings"))
-        out += [(n, "encoder.layer." + n.rsplit("_", 1)[1]) for n in names if re.fullmatch(r"encoder\.layers\.encoder_layer_\d+", n)]
-        out.append(("encoder.ln", "layernorm"))
-        if "heads.act" in names:
-            out.append(("heads.act", "pooler"))
-        out.append(("heads.head", "classifier"))
-    return out
-
-
-def vit_taps(model, everything: bool) -> List[str]:
-    return [m for m, _ in vit_module_taps(model)]
-
-
-def vit_tap_names(model) -> Callable[[str], str]:
-    table = dict(vit_module_taps(model))
-    return lambda n: table[n]
-
-
-FAMILIES: Dict[str, Family] = {
-    "resnet": Family("resnet", tuple(RESNETS), resnet_detect, resnet_infer, resnet_build, "torchvision", resnet_taps),
-    "vit": Family("vit", VITS, vit_detect, vit_infer, None, "hf-vit", vit_taps, load=vit_load,
-                  preset_for=lambda sd: "torchvision" if vit_layout(sd) == "torchvision" else "hf-vit"),
-}
+FAMILIES = _families.FAMILIES
 
 
 def family_for(sd: dict, requested: Optional[str], path: str) -> Family:
     if requested is not None:
-        return next(f for f in FAMILIES.values() if requested in f.models)
-    for fam in FAMILIES.values():
+        return next(f for f in FAMILIES if requested in f.models)
+    for fam in FAMILIES:
         if fam.detect(sd):
             return fam
     sample = ", ".join(list(sd)[:3])
     raise InputError(path, f"unknown architecture: keys ({sample}, ...) match no supported family "
-                           f"({', '.join(FAMILIES)}); pass --model NAME")
+                           f"({', '.join(f.name for f in FAMILIES)}); pass --model NAME")
 
 
 # MARK: - Recording
 
-def record(model, names: List[str], batch, rename: Optional[Callable[[str], str]] = None):
-    """Runs `model` on `batch`, returning [(tap name, output)] in execution order (tap names via `rename`)."""
+def record(model, hooks: List[Tuple[str, str]], batch):
+    """Runs `model` on `batch`, returning [(tap name, output)] in execution order; `hooks` pairs each module
+    name to hook with the tap name it is recorded under."""
     import torch
 
     modules = dict(model.named_modules())
@@ -498,12 +225,14 @@ def record(model, names: List[str], batch, rename: Optional[Callable[[str], str]
             if isinstance(output, (tuple, list)):  # modules returning tuples: record the first (hidden state)
                 output = output[0]
             calls[name] = calls.get(name, 0) + 1
-            base = rename(name) if rename else name
+            base = rename[name]
             label = base if calls[name] == 1 else f"{base}#{calls[name]}"
             # Clone: torchvision's in-place ReLU and `out += identity` later overwrite this very tensor.
             out.append((label, output.detach().to(torch.float32).clone().contiguous()))
         return hook
 
+    rename = dict(hooks)
+    names = [m for m, _ in hooks]
     handles = [modules[n].register_forward_hook(hook_for(n)) for n in names]
     try:
         with torch.no_grad():
@@ -541,12 +270,14 @@ def load_image(path: str):
     return rgb, info
 
 
-def validate(manifest: dict):
+def validate(manifest: dict, family: Family):
+    """The manifest against Schemas/reference-manifest.schema.json, its config against the family's own schema."""
     import jsonschema
     with open(SCHEMA_PATH) as f:
         schema = json.load(f)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(manifest)
+    for s, doc in ((schema, manifest), (family.config_schema, manifest["architecture"]["config"])):
+        jsonschema.Draft202012Validator.check_schema(s)
+        jsonschema.Draft202012Validator(s, format_checker=jsonschema.FormatChecker()).validate(doc)
 
 
 def write_atomically(path: str, write):
@@ -572,33 +303,26 @@ def make_reference(args) -> dict:
     weights_file, hf_config = resolve_weights(args.weights)
     sd = load_state_dict(weights_file, args.key)
     family = family_for(sd, args.model, weights_file)
-    if family.name == "vit":
-        name, config = vit_infer(sd, args.model, weights_file, hf_config)
-    else:
-        name, config = family.infer(sd, args.model, weights_file)
+    name, config = family.infer(sd, args.model, weights_file, hf_config)
     synth = synth_identity(weights_file)
     if synth:
         name = synth["model"]
-    if family.load:
-        model = family.load(weights_file, sd, name, config)
-    else:
-        model = family.build(name, config)
-        strict_load(model, sd, weights_file, name)
-    model = model.to(torch.float32).eval()
+    model = family.load(weights_file, sd, name, config).to(torch.float32).eval()
 
     image, image_info = load_image(args.image)
-    preset = family.preset_for(sd) if family.preset_for else family.preset
+    preset = family.preset(sd, config)
     transform = PRESETS[preset]()
     batch = torch.stack([transform(batch_copy(image, i)) for i in range(args.batch)]).contiguous()
 
-    if family.name == "vit" and args.all:
-        print("note: --all taps the same modules as block level for ViT (embeddings, every layer, layernorm, "
-              "pooler, classifier)", file=sys.stderr)
-    taps = record(model, family.taps(model, args.all), batch, rename=vit_tap_names(model) if family.name == "vit" else None)
+    if args.all and not family.has_all_level:
+        print(f"note: --all taps the same modules as block level for the {family.name} family", file=sys.stderr)
+    hooks = family.taps(model, args.all)
+    taps = record(model, hooks, batch)
     names = [n for n, _ in taps]
     assert len(set(names)) == len(names) and INPUT_KEY not in names, names
 
     weights = {"file": os.path.basename(weights_file), "sha256": sha256_file(weights_file),
+               "tensors_sha256": tensor_digest(sd),
                "format": "safetensors" if weights_file.endswith(".safetensors") else "torch"}
     if synth:
         weights["synth"] = synth
@@ -617,13 +341,13 @@ def make_reference(args) -> dict:
         "batch": args.batch,
         "runtime": {"device": "cpu", "dtype": "float32", "threads": 1, "mode": "eval, torch.no_grad()"},
         "input": {"name": INPUT_KEY, "shape": list(batch.shape)},
-        "tap_level": "all" if args.all and family.name != "vit" else "block",
+        "tap_level": "all" if args.all and family.has_all_level else "block",
         "taps": [{"name": n, "shape": list(t.shape)} for n, t in taps],
         "activations": {"file": ACTIVATIONS, "dtype": "f32"},
         "versions": library_versions(),
         "generator": {"script": SCRIPT, "revision": REVISION},
     }
-    validate(manifest)
+    validate(manifest, family)
 
     os.makedirs(args.output, exist_ok=True)
     tensors = {INPUT_KEY: batch}
@@ -642,7 +366,7 @@ def make_reference(args) -> dict:
 
 
 def parse_args(argv):
-    all_models = [m for f in FAMILIES.values() for m in f.models]
+    all_models = [m for f in FAMILIES for m in f.models]
     p = argparse.ArgumentParser(prog="make_reference.py",
                                 description="Record reference activations from real PyTorch for `vfw verify`.")
     p.add_argument("--weights", required=True, help="torch.save checkpoint (.pth/.pt) or .safetensors")

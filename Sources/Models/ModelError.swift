@@ -11,6 +11,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case unrecognised(reason: String)
     case invalidConfig(family: String, reason: String)
     case unknownTaps(names: [String], example: [String])
+    /// A module run alone (`--isolated`) was given an input whose items do not have the shape it takes.
+    case inputMismatch(module: String, expected: [Int?], actual: [Int])
 
     public var description: String {
         switch self {
@@ -29,6 +31,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "cannot tell the architecture: \(r); pass --arch NAME"
         case .invalidConfig(let f, let r):
             return "invalid \(f) config: \(r)"
+        case .inputMismatch(let m, let e, let a):
+            let want = "[N, " + e.map { $0.map(String.init) ?? "any" }.joined(separator: ", ") + "]"
+            return "module '\(m)' takes inputs of shape \(want), got \(describeShape(a)); is the reference for another model?"
         case .unknownTaps(let names, let example):
             return "the model has no module named \(names.prefix(3).map { "'\($0)'" }.joined(separator: ", ")); module names look like \(example.prefix(4).joined(separator: ", "))"
         }

@@ -100,22 +100,33 @@ public struct ModuleGraph: Sendable {
     }
 }
 
-extension AnyModel {
-    /// The model's modules and their edges (nil would mean a family that cannot run its modules alone).
-    public var moduleGraph: ModuleGraph? {
-        switch self {
-        case .resnet(let m): return m.moduleGraph
-        case .vit(let m): return m.moduleGraph
-        }
+/// One module a network can run on its own: its node in the graph, the shape one item of each input must have
+/// (nil entries match any size: a conv takes any height and width), and the computation, as the full forward
+/// runs it (a conv alone runs without the batch norm folded into it).
+public struct IsolatedModule {
+    public let node: ModuleNode
+    /// Per input, the shape of one batch item (the input's shape without its first dimension); nil = any size.
+    public let itemShapes: [[Int?]]
+    let run: ([Tensor]) -> Tensor
+
+    public init(_ name: String, inputs: [String], itemShapes: [[Int?]], sameOutputAs: String? = nil, run: @escaping ([Tensor]) -> Tensor) {
+        node = ModuleNode(name, inputs: inputs, sameOutputAs: sameOutputAs)
+        self.itemShapes = itemShapes
+        self.run = run
     }
 
-    /// Runs module `name` alone on `inputs` (one tensor per `ModuleNode.inputs` entry, e.g. the reference
-    /// activations of those modules), as the full forward would run it. Throws `unknownTaps` for a name
-    /// not in `moduleGraph` and `shapeMismatch` when an input does not fit the module.
-    public func runIsolated(_ name: String, inputs: [Tensor]) throws -> Tensor {
-        switch self {
-        case .resnet(let m): return try m.runIsolated(name, inputs: inputs)
-        case .vit(let m): return try m.runIsolated(name, inputs: inputs)
+    /// Runs the module after checking that `inputs` fit it (one tensor per input, each item the right shape).
+    public func callAsFunction(_ inputs: [Tensor]) throws -> Tensor {
+        guard inputs.count == node.inputs.count else {
+            throw ModelError.shapeMismatch(key: "\(node.name) inputs", expected: [node.inputs.count], actual: [inputs.count])
         }
+        for (x, want) in zip(inputs, itemShapes) {
+            let item = Array(x.shape.dropFirst())
+            let fits = x.rank == want.count + 1 && zip(item, want).allSatisfy { have, w in w == nil || w == have }
+            if !fits {
+                throw ModelError.inputMismatch(module: node.name, expected: want, actual: x.shape)
+            }
+        }
+        return run(inputs)
     }
 }

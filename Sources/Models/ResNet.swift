@@ -9,13 +9,23 @@
 // tapped runs unfused, so every PyTorch module boundary can still be observed.
 
 import TensorCore
-import VFWFormat
 
 // MARK: - Config
 
-/// Hyper-parameters of a torchvision ResNet, as stored in the .vfw header's `architecture.config`.
-public struct ResNetConfig: Equatable, Sendable {
-    public enum Block: String, Sendable { case basic, bottleneck }
+/// Hyper-parameters of a torchvision ResNet, as stored in the description's `config`.
+public struct ResNetConfig: Codable, Equatable, Sendable {
+    public enum Block: String, Codable, Sendable {
+        case basic, bottleneck
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            let s = try c.decode(String.self)
+            guard let b = Block(rawValue: s) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "must be \"basic\" or \"bottleneck\", not \"\(s)\""))
+            }
+            self = b
+        }
+    }
 
     public var block: Block
     /// Blocks per stage, e.g. [2, 2, 2, 2] for resnet18.
@@ -24,7 +34,9 @@ public struct ResNetConfig: Equatable, Sendable {
     public var widthPerGroup: Int
     public var numClasses: Int
     /// Batch-norm epsilon (torchvision: 1e-5).
-    public var eps: Float = 1e-5
+    public var eps: Double = 1e-5
+    /// Class index (as a decimal string) → label, when the source config names the classes.
+    public var id2label: [String: String]?
 
     public init(block: Block, layers: [Int], groups: Int = 1, widthPerGroup: Int = 64, numClasses: Int = 1000) {
         self.block = block
@@ -32,6 +44,21 @@ public struct ResNetConfig: Equatable, Sendable {
         self.groups = groups
         self.widthPerGroup = widthPerGroup
         self.numClasses = numClasses
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case block, layers, groups, widthPerGroup = "width_per_group", numClasses = "num_classes", eps, id2label
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        block = try c.decode(Block.self, forKey: .block)
+        layers = try c.decode([Int].self, forKey: .layers)
+        groups = try c.decode(Int.self, forKey: .groups)
+        widthPerGroup = try c.decode(Int.self, forKey: .widthPerGroup)
+        numClasses = try c.decode(Int.self, forKey: .numClasses)
+        eps = try c.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5
+        id2label = try c.decodeIfPresent([String: String].self, forKey: .id2label)
     }
 
     /// torchvision's constructors (resnet.py `resnet18` ... `resnext101_64x4d`).
@@ -50,37 +77,67 @@ public struct ResNetConfig: Equatable, Sendable {
 
     /// The preset name when the structure is a torchvision preset (any class count), else `resnet-custom`.
     public var name: String {
-        var c = self
-        c.numClasses = 1000
-        c.eps = 1e-5
-        return ResNetConfig.presets.first { $0.config == c }?.name ?? "resnet-custom"
+        ResNetConfig.presets.first { $0.config.block == block && $0.config.layers == layers && $0.config.groups == groups
+            && $0.config.widthPerGroup == widthPerGroup }?.name ?? "resnet-custom"
     }
 
     var expansion: Int { block == .basic ? 1 : 4 }
     public var featureCount: Int { 512 * expansion }
+}
 
-    public var json: [String: JSONValue] {
-        ["block": .string(block.rawValue), "layers": .array(layers.map { .int($0) }), "groups": .int(groups),
-         "width_per_group": .int(widthPerGroup), "num_classes": .int(numClasses), "eps": .double(Double(eps))]
+// MARK: - Family
+
+extension ResNet: ModelFamily {
+    public static let name = "resnet"
+    public static var modelNames: [String] { ResNetConfig.presets.map(\.name) }
+
+    public static func config(named name: String, numClasses: Int?) -> ResNetConfig? {
+        guard var c = ResNetConfig.presets.first(where: { $0.name == name })?.config else { return nil }
+        if let n = numClasses { c.numClasses = n }
+        return c
     }
 
-    public init(json: [String: JSONValue]) throws {
-        func int(_ k: String) throws -> Int {
-            guard let v = json[k]?.intValue, v > 0 else { throw ModelError.invalidConfig(family: "resnet", reason: "'\(k)' must be a positive integer") }
-            return v
+    public static func modelName(_ c: ResNetConfig) -> String { c.name }
+
+    public static func validate(_ c: ResNetConfig) throws {
+        func fail(_ r: String) -> ModelError { .invalidConfig(family: name, reason: r) }
+        guard c.layers.count == 4, c.layers.allSatisfy({ $0 > 0 }) else { throw fail("'layers' must be four positive block counts") }
+        for (k, v) in [("groups", c.groups), ("width_per_group", c.widthPerGroup), ("num_classes", c.numClasses)] where v < 1 {
+            throw fail("'\(k)' must be a positive integer")
         }
-        guard let b = json["block"]?.stringValue.flatMap(Block.init(rawValue:)) else {
-            throw ModelError.invalidConfig(family: "resnet", reason: "'block' must be \"basic\" or \"bottleneck\"")
-        }
-        guard let l = json["layers"]?.arrayValue?.compactMap(\.intValue), l.count == 4, l.allSatisfy({ $0 > 0 }) else {
-            throw ModelError.invalidConfig(family: "resnet", reason: "'layers' must be four positive block counts")
-        }
-        self.init(block: b, layers: l, groups: try int("groups"), widthPerGroup: try int("width_per_group"), numClasses: try int("num_classes"))
-        if let e = json["eps"]?.doubleValue { eps = Float(e) }
-        if b == .basic && (groups != 1 || widthPerGroup != 64) {
-            throw ModelError.invalidConfig(family: "resnet", reason: "BasicBlock only supports groups=1 and width_per_group=64 (as torchvision)")
+        guard c.eps >= 0 else { throw fail("'eps' must be a number ≥ 0") }
+        if c.block == .basic && (c.groups != 1 || c.widthPerGroup != 64) {
+            throw fail("BasicBlock only supports groups=1 and width_per_group=64 (as torchvision)")
         }
     }
+
+    /// torchvision's weights.transforms(): Resize(256) bilinear, CenterCrop(224), ImageNet mean/std.
+    public static func preprocessing(_ c: ResNetConfig) -> String { "torchvision" }
+
+    public static func recognise(_ checkpoint: Checkpoint) throws -> Recognition? {
+        try ResNetLayout.recognise(checkpoint)
+    }
+
+    /// torchvision BN's `num_batches_tracked` (int64 scalar, a training-only step counter) right after each
+    /// BN's `running_var`, in state_dict order, set to a non-default count.
+    public static func frameworkStateDict(_ canonical: [(name: String, tensor: RawTensor)]) -> [(name: String, tensor: RawTensor)] {
+        var out: [(name: String, tensor: RawTensor)] = []
+        for t in canonical {
+            out.append(t)
+            if t.name.hasSuffix(".running_var") {
+                let steps = OwnedBytes(count: 8)
+                steps.mutableBytes.storeBytes(of: Int64(10_000 + out.count).littleEndian, as: Int64.self)
+                out.append((String(t.name.dropLast("running_var".count)) + "num_batches_tracked",
+                            RawTensor(dtype: .i64, shape: [], bytes: ByteView(owned: steps))))
+            }
+        }
+        return out
+    }
+
+    public var featureName: String { "pooled" }
+    /// Any size runs (the stem and the adaptive pool take any input); presets feed 224x224.
+    public var imageSize: Int? { nil }
+    public var logitsModule: String? { "fc" }
 }
 
 // MARK: - Layers
@@ -165,20 +222,20 @@ struct ResidualBlock {
         // After a conv-BN-ReLU unit the second moment is about half the BN output's (ReLU of a centred value).
         switch c.block {
         case .basic:
-            let c1 = try ConvBN(conv: s, convName: "conv1", bn: s, bnName: "bn1", cin: inplanes, cout: planes, kernel: 3, stride: stride, padding: 1, eps: c.eps, inputMoment: q)
-            let c2 = try ConvBN(conv: s, convName: "conv2", bn: s, bnName: "bn2", cin: planes, cout: planes, kernel: 3, padding: 1, eps: c.eps, lastInBlock: true, inputMoment: c1.outputMoment / 2)
+            let c1 = try ConvBN(conv: s, convName: "conv1", bn: s, bnName: "bn1", cin: inplanes, cout: planes, kernel: 3, stride: stride, padding: 1, eps: Float(c.eps), inputMoment: q)
+            let c2 = try ConvBN(conv: s, convName: "conv2", bn: s, bnName: "bn2", cin: planes, cout: planes, kernel: 3, padding: 1, eps: Float(c.eps), lastInBlock: true, inputMoment: c1.outputMoment / 2)
             convs = [c1, c2]
         case .bottleneck:
             let width = planes * c.widthPerGroup / 64 * c.groups  // int(planes * (base_width / 64.)) * groups
-            let c1 = try ConvBN(conv: s, convName: "conv1", bn: s, bnName: "bn1", cin: inplanes, cout: width, kernel: 1, eps: c.eps, inputMoment: q)
-            let c2 = try ConvBN(conv: s, convName: "conv2", bn: s, bnName: "bn2", cin: width, cout: width, kernel: 3, stride: stride, padding: 1, groups: c.groups, eps: c.eps, inputMoment: c1.outputMoment / 2)
-            let c3 = try ConvBN(conv: s, convName: "conv3", bn: s, bnName: "bn3", cin: width, cout: outC, kernel: 1, eps: c.eps, lastInBlock: true, inputMoment: c2.outputMoment / 2)
+            let c1 = try ConvBN(conv: s, convName: "conv1", bn: s, bnName: "bn1", cin: inplanes, cout: width, kernel: 1, eps: Float(c.eps), inputMoment: q)
+            let c2 = try ConvBN(conv: s, convName: "conv2", bn: s, bnName: "bn2", cin: width, cout: width, kernel: 3, stride: stride, padding: 1, groups: c.groups, eps: Float(c.eps), inputMoment: c1.outputMoment / 2)
+            let c3 = try ConvBN(conv: s, convName: "conv3", bn: s, bnName: "bn3", cin: width, cout: outC, kernel: 1, eps: Float(c.eps), lastInBlock: true, inputMoment: c2.outputMoment / 2)
             convs = [c1, c2, c3]
         }
         // `_make_layer`: a projection on the identity path when the shape changes ("downsample.0" conv1x1, "downsample.1" BN).
         if stride != 1 || inplanes != outC {
             let d = s.child("downsample")
-            downsample = try ConvBN(conv: d, convName: "0", bn: d, bnName: "1", cin: inplanes, cout: outC, kernel: 1, stride: stride, eps: c.eps, inputMoment: q)
+            downsample = try ConvBN(conv: d, convName: "0", bn: d, bnName: "1", cin: inplanes, cout: outC, kernel: 1, stride: stride, eps: Float(c.eps), inputMoment: q)
         } else {
             downsample = nil
         }
@@ -222,7 +279,8 @@ public struct ResNet {
     public init(config c: ResNetConfig, weights scope: WeightScope) throws {
         config = c
         // A normalised photo has about unit second moment per channel.
-        stem = try ConvBN(conv: scope, convName: "conv1", bn: scope, bnName: "bn1", cin: 3, cout: 64, kernel: 7, stride: 2, padding: 3, eps: c.eps, inputMoment: 1)
+        let eps = Float(c.eps)
+        stem = try ConvBN(conv: scope, convName: "conv1", bn: scope, bnName: "bn1", cin: 3, cout: 64, kernel: 7, stride: 2, padding: 3, eps: eps, inputMoment: 1)
         var moment = stem.outputMoment / 2
         var inplanes = 64
         var stages: [[ResidualBlock]] = []

@@ -18,7 +18,6 @@ extension ResNet {
 extension AnyModel {
     /// See `ResNet.droppingResidual(of:)`; nil when the model has no such block.
     func droppingResidual(of block: String) -> AnyModel? {
-        if case .resnet(let m) = self { return m.droppingResidual(of: block).map(AnyModel.resnet) }
-        return nil
+        (network as? ResNet)?.droppingResidual(of: block).map { AnyModel(description: description, network: $0) }
     }
 }

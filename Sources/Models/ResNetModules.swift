@@ -9,36 +9,12 @@
 import TensorCore
 
 extension ResNet {
-    /// Every module in forward-hook order, with its inputs.
-    public var moduleGraph: ModuleGraph {
-        ModuleGraph(nodes: isolatedModules().map(\.node), logits: "fc")
-    }
-
-    /// Runs module `name` alone on `inputs` (see `AnyModel.runIsolated`).
-    public func runIsolated(_ name: String, inputs: [Tensor]) throws -> Tensor {
-        guard let m = isolatedModules().first(where: { $0.node.name == name }) else {
-            throw ModelError.unknownTaps(names: [name], example: ["conv1", "layer1.0", "layer1.0.conv1", "fc"])
-        }
-        guard inputs.count == m.node.inputs.count else {
-            throw ModelError.shapeMismatch(key: "\(name) inputs", expected: [m.node.inputs.count], actual: [inputs.count])
-        }
-        for (x, want) in zip(inputs, m.channels) where x.rank < 2 || x.shape[1] != want {
-            throw ModelError.shapeMismatch(key: "input of \(name)", expected: [x.shape.first ?? 0, want], actual: x.shape)
-        }
-        return m.run(inputs)
-    }
-
-    /// One runnable module: its node, the channel count each input must have, and the computation.
-    struct IsolatedModule {
-        let node: ModuleNode
-        let channels: [Int]
-        let run: ([Tensor]) -> Tensor
-    }
-
-    func isolatedModules() -> [IsolatedModule] {
+    /// Every module in forward-hook order, with its inputs; each runs alone as in the full forward.
+    public func isolatedModules() -> [IsolatedModule] {
         var out: [IsolatedModule] = []
+        // Inputs are NCHW of any height and width; only the channel count is fixed.
         func add(_ name: String, _ inputs: [String], _ channels: [Int], same: String? = nil, _ run: @escaping ([Tensor]) -> Tensor) {
-            out.append(IsolatedModule(node: ModuleNode(name, inputs: inputs, sameOutputAs: same), channels: channels, run: run))
+            out.append(IsolatedModule(name, inputs: inputs, itemShapes: channels.map { [$0, nil, nil] }, sameOutputAs: same, run: run))
         }
         let stem = self.stem
         add("conv1", [ModuleGraph.modelInput], [3]) { stem.convOnly($0[0]) }

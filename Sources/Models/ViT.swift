@@ -42,12 +42,11 @@
 // sgemm for them and attention reads the heads in place (TensorCore `attention(qkv:)`).
 
 import TensorCore
-import VFWFormat
 
 // MARK: - Config
 
 /// Hyper-parameters of a ViT, as stored in the .vfw header's `architecture.config`.
-public struct ViTConfig: Equatable, Sendable {
+public struct ViTConfig: Codable, Equatable, Sendable {
     public var hiddenSize: Int
     public var numLayers: Int
     public var numHeads: Int
@@ -141,63 +140,94 @@ public struct ViTConfig: Equatable, Sendable {
         return hidden % 64 == 0 ? hidden / 64 : nil
     }
 
-    // MARK: JSON
+    // MARK: Coding
 
-    public var json: [String: JSONValue] {
-        var j: [String: JSONValue] = [
-            "hidden_size": .int(hiddenSize), "num_hidden_layers": .int(numLayers), "num_attention_heads": .int(numHeads),
-            "intermediate_size": .int(intermediateSize), "patch_size": .int(patchSize), "image_size": .int(imageSize),
-            "num_channels": .int(numChannels), "layer_norm_eps": .double(layerNormEps), "num_labels": .int(numLabels),
-            "has_pooler": .bool(hasPooler), "qkv_bias": .bool(qkvBias),
-        ]
-        if hasPooler { j["pooler_output_size"] = .int(poolerSize) }
-        if let l = id2label { j["id2label"] = .object(l.mapValues { .string($0) }) }
-        return j
+    enum CodingKeys: String, CodingKey {
+        case hiddenSize = "hidden_size", numLayers = "num_hidden_layers", numHeads = "num_attention_heads"
+        case intermediateSize = "intermediate_size", patchSize = "patch_size", imageSize = "image_size"
+        case numChannels = "num_channels", layerNormEps = "layer_norm_eps", numLabels = "num_labels"
+        case hasPooler = "has_pooler", poolerSize = "pooler_output_size", qkvBias = "qkv_bias", id2label
     }
 
-    public init(json: [String: JSONValue]) throws {
-        func int(_ k: String, min: Int = 1) throws -> Int {
-            guard let v = json[k]?.intValue, v >= min else {
-                throw ModelError.invalidConfig(family: "vit", reason: "'\(k)' must be an integer ≥ \(min)")
-            }
-            return v
-        }
-        func bool(_ k: String) throws -> Bool {
-            guard let v = json[k]?.boolValue else { throw ModelError.invalidConfig(family: "vit", reason: "'\(k)' must be true or false") }
-            return v
-        }
-        guard let eps = json["layer_norm_eps"]?.doubleValue, eps >= 0 else {
-            throw ModelError.invalidConfig(family: "vit", reason: "'layer_norm_eps' must be a number ≥ 0")
-        }
-        self.init(hiddenSize: try int("hidden_size"), numLayers: try int("num_hidden_layers"),
-                  numHeads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
-                  patchSize: try int("patch_size"), imageSize: try int("image_size"), numChannels: try int("num_channels"),
-                  layerNormEps: eps, numLabels: try int("num_labels", min: 0), hasPooler: try bool("has_pooler"),
-                  qkvBias: try bool("qkv_bias"))
-        if hasPooler, json["pooler_output_size"] != nil { poolerSize = try int("pooler_output_size") }
-        if let l = json["id2label"] {
-            var labels: [String: String] = [:]
-            for (k, v) in l.objectValue ?? [:] {
-                guard let s = v.stringValue else {
-                    throw ModelError.invalidConfig(family: "vit", reason: "'id2label' must map class numbers to strings")
-                }
-                labels[k] = s
-            }
-            guard l.objectValue != nil else {
-                throw ModelError.invalidConfig(family: "vit", reason: "'id2label' must map class numbers to strings")
-            }
-            id2label = labels
-        }
-        try validate()
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        numLayers = try c.decode(Int.self, forKey: .numLayers)
+        numHeads = try c.decode(Int.self, forKey: .numHeads)
+        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        patchSize = try c.decode(Int.self, forKey: .patchSize)
+        imageSize = try c.decode(Int.self, forKey: .imageSize)
+        numChannels = try c.decodeIfPresent(Int.self, forKey: .numChannels) ?? 3
+        layerNormEps = try c.decode(Double.self, forKey: .layerNormEps)
+        numLabels = try c.decode(Int.self, forKey: .numLabels)
+        hasPooler = try c.decode(Bool.self, forKey: .hasPooler)
+        poolerSize = try c.decodeIfPresent(Int.self, forKey: .poolerSize) ?? hiddenSize
+        qkvBias = try c.decode(Bool.self, forKey: .qkvBias)
+        id2label = try c.decodeIfPresent([String: String].self, forKey: .id2label)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(numLayers, forKey: .numLayers)
+        try c.encode(numHeads, forKey: .numHeads)
+        try c.encode(intermediateSize, forKey: .intermediateSize)
+        try c.encode(patchSize, forKey: .patchSize)
+        try c.encode(imageSize, forKey: .imageSize)
+        try c.encode(numChannels, forKey: .numChannels)
+        try c.encode(layerNormEps, forKey: .layerNormEps)
+        try c.encode(numLabels, forKey: .numLabels)
+        try c.encode(hasPooler, forKey: .hasPooler)
+        if hasPooler { try c.encode(poolerSize, forKey: .poolerSize) }  // HF's pooler_output_size only means something with a pooler
+        try c.encode(qkvBias, forKey: .qkvBias)
+        try c.encodeIfPresent(id2label, forKey: .id2label)
     }
 
     /// Checks what the forward pass relies on.
     public func validate() throws {
-        func fail(_ r: String) -> ModelError { .invalidConfig(family: "vit", reason: r) }
+        func fail(_ r: String) -> ModelError { .invalidConfig(family: ViT.name, reason: r) }
+        for (k, v) in [("hidden_size", hiddenSize), ("num_hidden_layers", numLayers), ("num_attention_heads", numHeads),
+                       ("intermediate_size", intermediateSize), ("patch_size", patchSize), ("image_size", imageSize),
+                       ("num_channels", numChannels)] where v < 1 {
+            throw fail("'\(k)' must be an integer ≥ 1")
+        }
+        guard numLabels >= 0 else { throw fail("'num_labels' must be an integer ≥ 0") }
+        guard layerNormEps >= 0 else { throw fail("'layer_norm_eps' must be a number ≥ 0") }
         guard hiddenSize % numHeads == 0 else { throw fail("hidden_size \(hiddenSize) does not split into \(numHeads) heads") }
         guard imageSize >= patchSize else { throw fail("image_size \(imageSize) is smaller than patch_size \(patchSize)") }
         guard poolerSize >= 1 else { throw fail("pooler_output_size must be positive") }
     }
+}
+
+// MARK: - Family
+
+extension ViT: ModelFamily {
+    public static let name = "vit"
+    public static var modelNames: [String] { ViTConfig.presetNames }
+
+    public static func config(named name: String, numClasses: Int?) -> ViTConfig? {
+        guard var c = ViTConfig.named(name) else { return nil }
+        if let n = numClasses {
+            c.numLabels = n
+            c.hasPooler = false  // a classifier on token 0, as ViTForImageClassification
+        }
+        return c
+    }
+
+    public static func modelName(_ c: ViTConfig) -> String { c.name }
+    public static func validate(_ c: ViTConfig) throws { try c.validate() }
+
+    /// transformers' ViTImageProcessor (Hugging Face and timm layouts); torchvision layouts say `torchvision`
+    /// in their recognition.
+    public static func preprocessing(_ c: ViTConfig) -> String { "hf-vit" }
+
+    public static func recognise(_ checkpoint: Checkpoint) throws -> Recognition? {
+        try ViTLayout.recognise(checkpoint.tensors, configJSON: checkpoint.configJSON, arch: checkpoint.arch)
+    }
+
+    public var featureName: String { "cls" }
+    public var imageSize: Int? { config.imageSize }
+    public var logitsModule: String? { classifier == nil ? nil : "classifier" }
 }
 
 // MARK: - Layers

@@ -19,7 +19,6 @@
 
 import Foundation
 import TensorCore
-import VFWFormat
 
 enum ViTLayout {
     enum Source: String {
@@ -252,7 +251,7 @@ enum ViTLayout {
         if d.source == .timm {
             notes.append("timm evaluates with its own transform (bicubic resize, crop_pct 0.9, mean/std per model); stored preset hf-vit, pass --preprocess to change it")
         }
-        return Recognition(architecture: .init(name: c.name, family: "vit", config: c.json),
+        return Recognition(model: ModelDescription(ViT.self, c),
                            preprocessing: d.source == .torchvision ? "torchvision" : "hf-vit",
                            mapping: mapping, dropped: dropped, notes: notes)
     }
@@ -281,7 +280,7 @@ struct HubConfig {
     init(_ data: Data?, source: ViTLayout.Source) throws {
         guard let data else { return }
         guard let j = try? JSONDecoder().decode(JSONValue.self, from: data).objectValue else {
-            throw ModelError.invalidConfig(family: "vit", reason: "config.json is not a JSON object")
+            throw ModelError.invalidConfig(family: ViT.name, reason: "config.json is not a JSON object")
         }
         json = j
         let modelArgs = j["model_args"]?.objectValue ?? [:]
@@ -291,7 +290,7 @@ struct HubConfig {
             // HF accepts an int or an (h, w) pair; vfw's ViT is square.
             if let i = s.intValue { imageSize = i }
             else if let a = s.arrayValue?.compactMap(\.intValue), a.count == 2, a[0] == a[1] { imageSize = a[0] }
-            else { throw ModelError.invalidConfig(family: "vit", reason: "config.json image_size \(s) is not square") }
+            else { throw ModelError.invalidConfig(family: ViT.name, reason: "config.json image_size \(s) is not square") }
         }
         if let o = j["id2label"]?.objectValue {
             id2label = o.compactMapValues(\.stringValue)

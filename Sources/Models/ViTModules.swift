@@ -7,51 +7,25 @@
 import TensorCore
 
 extension ViT {
-    /// The tapped modules in forward order, with their inputs.
-    public var moduleGraph: ModuleGraph {
-        ModuleGraph(nodes: isolatedModules().map(\.node), logits: classifier == nil ? nil : "classifier")
-    }
-
-    /// Runs module `name` alone on `inputs` (see `AnyModel.runIsolated`).
-    public func runIsolated(_ name: String, inputs: [Tensor]) throws -> Tensor {
-        guard let m = isolatedModules().first(where: { $0.node.name == name }) else {
-            throw ModelError.unknownTaps(names: [name], example: ["embeddings", "encoder.layer.0", "layernorm"])
-        }
-        guard inputs.count == 1, let x = inputs.first else {
-            throw ModelError.shapeMismatch(key: "\(name) inputs", expected: [1], actual: [inputs.count])
-        }
-        guard x.shape.count >= 2, Array(x.shape.dropFirst()) == m.inputShape else {
-            throw ModelError.shapeMismatch(key: "input of \(name)", expected: [x.shape.first ?? 0] + m.inputShape, actual: x.shape)
-        }
-        return m.run(x)
-    }
-
-    /// One runnable module: its node, the shape of one item of its input, and the computation.
-    struct IsolatedModule {
-        let node: ModuleNode
-        let inputShape: [Int]
-        let run: (Tensor) -> Tensor
-    }
-
-    func isolatedModules() -> [IsolatedModule] {
+    /// The tapped modules in forward order, with their inputs; each runs alone as in the full forward.
+    public func isolatedModules() -> [IsolatedModule] {
         let c = config
-        let sequence = [c.tokens, c.hiddenSize]
+        let sequence: [Int?] = [c.tokens, c.hiddenSize]
         var out: [IsolatedModule] = []
         let model = self
-        out.append(IsolatedModule(node: ModuleNode("embeddings", inputs: [ModuleGraph.modelInput]),
-                                  inputShape: [c.numChannels, c.imageSize, c.imageSize], run: { model.embed($0) }))
+        out.append(IsolatedModule("embeddings", inputs: [ModuleGraph.modelInput], itemShapes: [[c.numChannels, c.imageSize, c.imageSize]],
+                                  run: { model.embed($0[0]) }))
         var previous = "embeddings"
         for layer in layers {
-            out.append(IsolatedModule(node: ModuleNode(layer.name, inputs: [previous]), inputShape: sequence,
-                                      run: { layer($0, taps: nil) }))
+            out.append(IsolatedModule(layer.name, inputs: [previous], itemShapes: [sequence], run: { layer($0[0], taps: nil) }))
             previous = layer.name
         }
         let norm = finalNorm
-        out.append(IsolatedModule(node: ModuleNode("layernorm", inputs: [previous]), inputShape: sequence, run: { norm($0) }))
-        var features = ("layernorm", sequence)
+        out.append(IsolatedModule("layernorm", inputs: [previous], itemShapes: [sequence], run: { norm($0[0]) }))
+        var features: (String, [Int?]) = ("layernorm", sequence)
         if let pooler {
-            out.append(IsolatedModule(node: ModuleNode("pooler", inputs: ["layernorm"]), inputShape: sequence, run: { x in
-                var p = pooler(model.classToken(x))
+            out.append(IsolatedModule("pooler", inputs: ["layernorm"], itemShapes: [sequence], run: { x in
+                var p = pooler(model.classToken(x[0]))
                 tanhInPlace(&p)
                 return p
             }))
@@ -59,8 +33,8 @@ extension ViT {
         }
         if let classifier {
             let fromPooler = features.0 == "pooler"
-            out.append(IsolatedModule(node: ModuleNode("classifier", inputs: [features.0]), inputShape: features.1, run: { x in
-                classifier(fromPooler ? x : model.classToken(x))
+            out.append(IsolatedModule("classifier", inputs: [features.0], itemShapes: [features.1], run: { x in
+                classifier(fromPooler ? x[0] : model.classToken(x[0]))
             }))
         }
         return out

@@ -7,7 +7,6 @@
 // The same calls, on a synthesising store, create the weights `vfw synth` writes.
 
 import TensorCore
-import VFWFormat
 
 /// How `vfw synth` fills a tensor: every parameter varied, scaled to keep activations realistic.
 public enum SynthInit: Sendable {
@@ -31,11 +30,6 @@ public final class WeightStore {
     public init(_ named: [(name: String, tensor: RawTensor)]) {
         tensors = Dictionary(named.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         order = named.map(\.name)
-    }
-
-    /// A store over the tensors of a .vfw file (zero-copy until each tensor is converted to f32).
-    public convenience init(vfw: VFWFile) {
-        self.init(vfw.tensorNames.map { ($0, vfw.tensor($0)!) })
     }
 
     /// A store that invents every tensor asked for, deterministically from `seed`.

@@ -4,8 +4,9 @@ import TensorCore
 
 /// Everything in a .vfw file but the tensor bytes.
 public struct VFWHeader: Codable, Equatable, Sendable {
-    /// The model the tensors belong to, with the config needed to build it; nil for a bag of tensors.
-    public var architecture: Architecture?
+    /// The model the tensors belong to, `{"name", "family", "config"}` (Schemas/vfw.md): read by Models'
+    /// `ModelDescription`; this reader only carries it. nil for a bag of tensors.
+    public var architecture: JSONValue?
     /// Name of the preprocessing preset the model expects (`torchvision`, `hf-vit`), if known.
     public var preprocessing: String?
     /// Where the tensors came from.
@@ -15,28 +16,13 @@ public struct VFWHeader: Codable, Equatable, Sendable {
     /// Tensors in file order.
     public var tensors: [TensorEntry]
 
-    public init(architecture: Architecture? = nil, preprocessing: String? = nil, provenance: Provenance? = nil,
+    public init(architecture: JSONValue? = nil, preprocessing: String? = nil, provenance: Provenance? = nil,
                 metadata: [String: String] = [:], tensors: [TensorEntry] = []) {
         self.architecture = architecture
         self.preprocessing = preprocessing
         self.provenance = provenance
         self.metadata = metadata
         self.tensors = tensors
-    }
-
-    public struct Architecture: Codable, Equatable, Sendable {
-        /// Canonical model name, e.g. `resnet50`, `vit-base-patch16-224`.
-        public var name: String
-        /// Family whose Swift implementation runs it: `resnet`, `vit`.
-        public var family: String
-        /// Hyper-parameters (depth, widths, heads, patch size, eps, classes, labels ...).
-        public var config: [String: JSONValue]
-
-        public init(name: String, family: String, config: [String: JSONValue]) {
-            self.name = name
-            self.family = family
-            self.config = config
-        }
     }
 
     public struct Provenance: Codable, Equatable, Sendable {

@@ -4,6 +4,7 @@
 // required here too, so a damaged manifest is reported by the name of the field that is wrong.
 
 import Foundation
+import Models
 import TensorCore
 
 /// One recorded activation: a PyTorch module name (`layer1.0`, `layer1.0.relu#2`) and its shape.
@@ -19,7 +20,8 @@ public struct ReferenceTap: Codable, Sendable, Equatable, Hashable {
 
 public struct ReferenceManifest: Codable, Sendable, Equatable {
     public var schemaVersion: Int
-    public var architecture: Architecture
+    /// The model, as Models describes it (the .vfw header's `architecture` object).
+    public var architecture: ModelDescription
     public var weights: Weights
     public var image: Image
     public var preprocessing: Preprocessing
@@ -42,16 +44,6 @@ public struct ReferenceManifest: Codable, Sendable, Equatable {
         case tapLevel = "tap_level", taps, activations, versions, generator
     }
 
-    /// The model, in the vocabulary of the .vfw header's `architecture` object.
-    public struct Architecture: Codable, Sendable, Equatable {
-        /// torchvision builder name (`resnet18`, `resnext50_32x4d`, ...) or `resnet_custom`.
-        public var name: String
-        /// `resnet` (later `vit`).
-        public var family: String
-        /// Family hyper-parameters; for resnet: block, layers, groups, width_per_group, num_classes.
-        public var config: [String: Value]
-    }
-
     public struct Weights: Codable, Sendable, Equatable {
         /// File name of the checkpoint (no folder).
         public var file: String
@@ -61,6 +53,10 @@ public struct ReferenceManifest: Codable, Sendable, Equatable {
         public var format: String
         /// Present when the checkpoint was made by `vfw synth`.
         public var synth: Synth?
+        /// The tensors' digest (VFW's `TensorDigest`): what identifies synthetic weights, whatever file holds them.
+        public var tensorsSHA256: String?
+
+        enum CodingKeys: String, CodingKey { case file, sha256, format, synth, tensorsSHA256 = "tensors_sha256" }
 
         public struct Synth: Codable, Sendable, Equatable {
             public var model: String

@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+import TensorCore
 
 private func sha256sum(_ path: String) throws -> String {
     // The system's sha256sum, not vfw's own SHA-256, is the judge of the provenance hash.
@@ -118,6 +119,32 @@ struct ConvertTests {
         let cfg = a["config"] as! [String: Any]
         #expect(cfg["num_classes"] as? Int == 7 && cfg["block"] as? String == "basic" && cfg["layers"] as? [Int] == [2, 2, 2, 2])
         #expect(h["preprocessing"] as? String == "torchvision")
+    }
+
+    @Test("convert is as strict as build: a stray, missing or mis-shaped tensor of a recognised model exits 2 naming the key", arguments: [
+        ("stray", "1 tensor not used by the model: 'extra.weight'"),
+        ("missing", "missing tensor 'layer3.1.bn2.running_mean' (expected shape [256])"),
+        ("misshaped", "tensor 'fc.bias' has shape [6], the model expects [7]"),
+    ])
+    func strictConvert(_ c: (String, String)) throws {
+        let dir = scratchDir("strict-\(c.0)")
+        #expect(try runVFW(["synth", "--model", "resnet18", "--classes", "7", "-o", dir + "/r.safetensors"]).status == 0)
+        try rewriteSafetensors(dir + "/r.safetensors", to: dir + "/bad.safetensors") { t in
+            switch c.0 {
+            case "stray": t.append(("extra.weight", .float32([1, 2], shape: [2])))
+            case "missing": t.removeAll { $0.name == "layer3.1.bn2.running_mean" }
+            default: replace(&t, "fc.bias") { _ in .float32([Float](repeating: 0, count: 6), shape: [6]) }
+            }
+        }
+        let r = try runVFW(["convert", dir + "/bad.safetensors", "-o", dir + "/bad.vfw"])
+        #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.hasPrefix("error: \(dir)/bad.safetensors: "), "\(r.stderr)")
+        #expect(r.stderr.contains(c.1), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/bad.vfw"))
+        // The training-only buffers the build does not use are dropped with a note, not refused.
+        let ok = try runVFW(["convert", dir + "/r.safetensors", "-o", dir + "/ok.vfw"])
+        #expect(ok.status == 0 && ok.stderr.contains("note: dropped 20 num_batches_tracked buffers (unused in eval mode)"), "\(ok.stderr)")
     }
 
     @Test("--arch naming a model the tensors do not fit exits 2")

@@ -5,25 +5,15 @@
 //   a dropped residual         (test-only hook) → layer1.1
 //   an off-by-one crop         (input shifted)  → conv1
 //   a wrong LayerNorm eps      (ViT config)     → encoder.layer.0
-// Weight and config faults go through the real binary; the others run the same pipeline in process
-// (VerifyRunner), with the fault planted by `@testable` hooks that a real model never has. The ViT case uses
+// Weight and config faults go through the real binary (here); the others run the same pipeline in process
+// (Tests/VFWTests/VerifyInProcessTests.swift), with the fault planted by `@testable` hooks that a real model
+// never has. The ViT case uses
 // the tiny transformers ViT of Tests/Fixtures/vit (see `tinyViTReference`): Reference/vit-base would need
 // 345 MB of synthetic weights, too slow for a debug-build test.
 
 import Foundation
 import Testing
 import TensorCore
-import Verify
-@testable import Models
-@testable import vfw
-
-/// The reference and the model built once from the shared weights file, for the in-process faults.
-private let shared: Result<(ReferenceSet, ModelUnderTest), Error> = Result {
-    let ref = try VerifyRunner.loadReference(resnet18Reference)
-    return (ref, try VerifyRunner.loadModel(ref, weights: resnet18Weights, roundTo: nil))
-}
-
-private func names(_ r: VerifyReport, passed: Bool) -> [String] { r.results.filter { $0.passed == passed }.map(\.name) }
 
 extension VerifyCLITests {
     @Suite("vfw verify catches planted faults at the right tap")
@@ -53,47 +43,6 @@ extension VerifyCLITests {
             #expect(rows[8] == ("layer3.0", "FAIL *"))
             #expect(rows.dropFirst(9).allSatisfy { $0.result == "FAIL" })
             #expect(r.stdout.contains("failure source: layer3.0 (fails while layer2.1 passes)"))
-        }
-
-        @Test("a dropped residual (layer1.1 forgets its identity path): chained, everything from layer1.1 fails and it is the source; isolated, only layer1.1 fails")
-        func droppedResidual() throws {
-            let (ref, base) = try shared.get()
-            var faulty = base
-            faulty.model = try #require(base.model.droppingResidual(of: "layer1.1"))
-
-            let chained = try VerifyRunner.report(ref: ref, model: faulty, settings: VerifySettings())
-            #expect(names(chained, passed: true) == Array(resnet18Taps.prefix(5)))
-            #expect(chained.failureSource?.name == "layer1.1")
-            #expect(chained.failureSources.map(\.name) == ["layer1.1"])
-
-            let isolated = try VerifyRunner.report(ref: ref, model: faulty, settings: VerifySettings(isolated: true))
-            #expect(names(isolated, passed: false) == ["layer1.1"])
-            #expect(isolated.failureSourceLine?.hasPrefix("failure source: layer1.1 (fails on the reference layer1.0): ") == true)
-            // Without the fault the same model passes: the hook is off by default.
-            #expect(try VerifyRunner.report(ref: ref, model: base, settings: VerifySettings(isolated: true, tapPatterns: ["layer1.*"])).passed)
-        }
-
-        @Test("an off-by-one crop (the input shifted one pixel left): conv1 fails first; isolated, nothing downstream does")
-        func offByOneCrop() throws {
-            let (ref, model) = try shared.get()
-            // What a crop one pixel to the right gives: column x of the image is column x + 1 of the reference's
-            // (the last column repeated).
-            let x = ref.input
-            let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
-            var data = x.data
-            for p in 0..<(c * h) {
-                for col in 0..<w { data[p * w + col] = x.data[p * w + min(col + 1, w - 1)] }
-            }
-            let shifted = Tensor(shape: x.shape, data: data)
-
-            let chained = try VerifyRunner.report(ref: ref, model: model, settings: VerifySettings(), input: shifted)
-            #expect(chained.failureSource?.name == "conv1")
-            #expect(chained.failureSourceLine?.hasPrefix("failure source: conv1 (the first tap, fed by the model input): ") == true)
-            #expect(chained.results.first?.histogram != nil)
-
-            let isolated = try VerifyRunner.report(ref: ref, model: model, settings: VerifySettings(isolated: true, tapPatterns: ["conv1", "bn1", "layer4.*"]),
-                                                   input: shifted)
-            #expect(names(isolated, passed: false) == ["conv1"])
         }
     }
 }
@@ -130,57 +79,3 @@ extension VerifyCLITests {
     }
 }
 
-extension VerifyCLITests {
-    @Suite("Models: the ResNet module graph verify relies on")
-    struct ResNetModuleGraph {
-        @Test("edges: stem chain, block inputs, a block's relu#2 summing bn2 and the identity, aliases")
-        func graph() throws {
-            let (_, loaded) = try shared.get()
-            let g = try #require(loaded.model.moduleGraph)
-            #expect(g.logits == "fc")
-            #expect(g.node("conv1")?.inputs == ["input"] && g.node("maxpool")?.inputs == ["relu"])
-            #expect(g.node("layer1.0")?.inputs == ["maxpool"] && g.node("layer2.0")?.inputs == ["layer1.1"])
-            #expect(g.node("layer1.0.relu#2")?.inputs == ["layer1.0.bn2", "maxpool"])
-            #expect(g.node("layer2.0.relu#2")?.inputs == ["layer2.0.bn2", "layer2.0.downsample"])
-            #expect(g.node("avgpool")?.inputs == ["layer4.1"] && g.node("fc")?.inputs == ["avgpool"])
-            #expect(g.aliases(of: "layer1") == ["layer1.1.relu#2", "layer1.1", "layer1"])
-            // Forward-hook order inside a block: children, then the block.
-            let names = g.nodes.map(\.name)
-            #expect(Array(names[4..<13]) == ["layer1.0.conv1", "layer1.0.bn1", "layer1.0.relu", "layer1.0.conv2", "layer1.0.bn2",
-                                             "layer1.0.relu#2", "layer1.0", "layer1.1.conv1", "layer1.1.bn1"])
-            // What the failure-source rule sees with block-level taps, and with every module.
-            let blocks: Set = ["conv1", "maxpool", "layer1.0", "layer1.1", "layer2.0", "avgpool", "fc"]
-            #expect(g.upstreamTaps(of: "layer2.0", recorded: blocks) == ["layer1.1"])
-            #expect(g.upstreamTaps(of: "maxpool", recorded: blocks) == ["conv1"])
-            #expect(g.upstreamTaps(of: "conv1", recorded: blocks) == [])
-            #expect(g.upstreamTaps(of: "layer1.0", recorded: ["layer1.0.relu#2", "layer1.0", "maxpool"]) == ["layer1.0.relu#2"])
-            #expect(g.recordedInputs(of: "avgpool", recorded: ["layer4"]) == ["layer4"])
-            #expect(g.recordedInputs(of: "layer2.0", recorded: ["layer1"]) == ["layer1"])
-            #expect(g.recordedInputs(of: "layer2.0", recorded: ["layer1.0"]) == nil)
-            // Every module the forward offers is in the graph, in the same order (the graph also has the
-            // downsample nn.Sequential, which the Swift forward does not record: its output is downsample.1's).
-            let recorder = TapRecorder(.all)
-            _ = loaded.model(Tensor.zeros([1, 3, 32, 32]), taps: recorder)
-            #expect(recorder.offered == names.filter { !$0.hasSuffix(".downsample") })
-            #expect(g.node("layer2.0.downsample")?.sameOutputAs == "layer2.0.downsample.1")
-        }
-
-        @Test("every module run alone on its inputs' forward values reproduces the forward's own output")
-        func isolatedMatchesForward() throws {
-            let (ref, loaded) = try shared.get()
-            let x = ref.input.narrowed(axis: 2, start: 0, length: 64).narrowed(axis: 3, start: 0, length: 64)
-            let recorder = TapRecorder(.all)
-            _ = loaded.model(x, taps: recorder)
-            let values = Dictionary(recorder.recorded.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-            let g = try #require(loaded.model.moduleGraph)
-            for n in g.nodes where values[n.name] != nil {
-                let inputs = n.inputs.map { $0 == "input" ? x : values[$0] ?? values[g.aliases(of: $0).first { values[$0] != nil }!]! }
-                let y = try loaded.model.runIsolated(n.name, inputs: inputs)
-                #expect(y.shape == values[n.name]!.shape, "\(n.name)")
-                #expect(y.maxAbsDifference(values[n.name]!) <= 1e-4, "\(n.name)")
-            }
-            #expect(throws: ModelError.self) { try loaded.model.runIsolated("layer9.0", inputs: [x]) }
-            #expect(throws: ModelError.self) { try loaded.model.runIsolated("layer1.0", inputs: [x]) }  // 3 channels, not 64
-        }
-    }
-}

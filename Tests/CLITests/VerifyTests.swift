@@ -14,7 +14,7 @@ struct VerifyCLITests {
                            cwd: verifyRepoRoot)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.contains("weights used  vfw synth --model resnet18 --seed 0 (sha256 matches the reference)"))
+        #expect(lines.contains("weights used  vfw synth --model resnet18 --seed 0 (tensor digest matches the reference)"))
         #expect(lines.contains("tolerance     allclose: |a - e| <= atol + rtol*|e| for every element, atol 1e-04 rtol 1e-04 (default for f32 weights)"))
         #expect(lines.contains("mode          chained: the Swift model runs end to end on the reference input, so drift accumulates"))
         #expect(lines.contains("tap       shape              max abs  max rel  mean abs    cosine  mismatched  result"))

@@ -16,9 +16,9 @@ struct ResNetTests {
         ("wide_resnet50_2", 267), ("resnext50_32x4d", 267), ("resnext101_32x8d", 522),
     ])
     func keyCounts(_ c: (String, Int)) throws {
-        let t = try ModelZoo.synthesise(try ModelZoo.architecture(named: c.0), seed: 1)
+        let t = try ModelZoo.synthesise(try ModelZoo.description(named: c.0), seed: 1)
         #expect(t.count == c.1, "\(c.0)")
-        let withBuffers = try ModelZoo.synthesiseCheckpoint(try ModelZoo.architecture(named: c.0), seed: 1)
+        let withBuffers = try ModelZoo.synthesiseCheckpoint(try ModelZoo.description(named: c.0), seed: 1)
         #expect(withBuffers.filter { $0.name.hasSuffix("num_batches_tracked") }.count == t.filter { $0.name.hasSuffix("running_var") }.count)
     }
 
@@ -31,24 +31,24 @@ struct ResNetTests {
         ("resnet50", "layer3.5.bn3.running_var", [1024]),
     ] as [(String, String, [Int])])
     func keyShapes(_ c: (String, String, [Int])) throws {
-        let t = try ModelZoo.synthesise(try ModelZoo.architecture(named: c.0), seed: 1)
+        let t = try ModelZoo.synthesise(try ModelZoo.description(named: c.0), seed: 1)
         #expect(t.first { $0.name == c.1 }?.tensor.shape == c.2, "\(c.0) \(c.1)")
     }
 
     @Test("every preset is recognised from its own keys and shapes", arguments: ResNetConfig.presets.map(\.name))
     func recognition(_ name: String) throws {
-        let arch = try ModelZoo.architecture(named: name, numClasses: 17)
+        let arch = try ModelZoo.description(named: name, numClasses: 17)
         let t = try ModelZoo.synthesiseCheckpoint(arch, seed: 0)
         let r = try ModelZoo.recognise(t.map { ($0.name, $0.tensor.shape) })
-        #expect(r.architecture.name == name)
-        #expect(r.architecture.config["num_classes"] == .int(17))
+        #expect(r.model.name == name)
+        #expect(r.model.config["num_classes"] == .int(17))
         #expect(r.dropped.count == t.filter { $0.name.hasSuffix("num_batches_tracked") }.count)
         #expect(r.preprocessing == "torchvision")
     }
 
     @Test("synthetic weights are deterministic and vary every BN parameter")
     func synthDeterministic() throws {
-        let arch = try ModelZoo.architecture(named: "resnet18")
+        let arch = try ModelZoo.description(named: "resnet18")
         let a = try ModelZoo.synthesise(arch, seed: 3), b = try ModelZoo.synthesise(arch, seed: 3), c = try ModelZoo.synthesise(arch, seed: 4)
         #expect(a.map { $0.tensor.floats() } == b.map { $0.tensor.floats() })
         #expect(a[0].tensor.floats() != c[0].tensor.floats())
@@ -62,14 +62,14 @@ struct ResNetTests {
     // MARK: - Strict loading
 
     private func resnet18Tensors() throws -> [(name: String, tensor: RawTensor)] {
-        try ModelZoo.synthesise(try ModelZoo.architecture(named: "resnet18", numClasses: 4), seed: 0)
+        try ModelZoo.synthesise(try ModelZoo.description(named: "resnet18", numClasses: 4), seed: 0)
     }
 
     @Test("a missing tensor is named with its expected shape")
     func missing() throws {
         let t = try resnet18Tensors().filter { $0.name != "layer3.1.bn2.running_mean" }
         #expect(throws: ModelError.missingTensor(key: "layer3.1.bn2.running_mean", expectedShape: [256])) {
-            _ = try ModelZoo.build(try ModelZoo.architecture(named: "resnet18", numClasses: 4), weights: WeightStore(t))
+            _ = try ModelZoo.build(try ModelZoo.description(named: "resnet18", numClasses: 4), weights: WeightStore(t))
         }
     }
 
@@ -79,7 +79,7 @@ struct ResNetTests {
         let i = t.firstIndex { $0.name == "fc.weight" }!
         t[i].tensor = .float32([Float](repeating: 0, count: 5 * 512), shape: [5, 512])
         #expect(throws: ModelError.shapeMismatch(key: "fc.weight", expected: [4, 512], actual: [5, 512])) {
-            _ = try ModelZoo.build(try ModelZoo.architecture(named: "resnet18", numClasses: 4), weights: WeightStore(t))
+            _ = try ModelZoo.build(try ModelZoo.description(named: "resnet18", numClasses: 4), weights: WeightStore(t))
         }
         #expect(ModelError.shapeMismatch(key: "fc.weight", expected: [4, 512], actual: [5, 512]).description
             == "tensor 'fc.weight' has shape [5, 512], the model expects [4, 512]; check --arch and the config")
@@ -89,7 +89,7 @@ struct ResNetTests {
     func unused() throws {
         let t = try resnet18Tensors() + [("extra.weight", .float32([1], shape: [1]))]
         #expect(throws: ModelError.unusedTensors(keys: ["extra.weight"])) {
-            _ = try ModelZoo.build(try ModelZoo.architecture(named: "resnet18", numClasses: 4), weights: WeightStore(t))
+            _ = try ModelZoo.build(try ModelZoo.description(named: "resnet18", numClasses: 4), weights: WeightStore(t))
         }
     }
 
@@ -99,7 +99,9 @@ struct ResNetTests {
         (["block": .string("basic"), "layers": .array([.int(2), .int(2), .int(2), .int(2)]), "groups": .int(32), "width_per_group": .int(4), "num_classes": .int(10)], "BasicBlock only supports"),
     ] as [([String: JSONValue], String)])
     func config(_ c: ([String: JSONValue], String)) throws {
-        #expect(try ResNetConfig(json: ResNetConfig.presets[2].config.json) == ResNetConfig.presets[2].config)
-        do { _ = try ResNetConfig(json: c.0); Issue.record("accepted \(c.0)") } catch { #expect("\(error)".contains(c.1), "\(error)") }
+        let r50 = ModelDescription(ResNet.self, ResNetConfig.presets[2].config)
+        #expect(try r50.config(of: ResNet.self) == ResNetConfig.presets[2].config)
+        let bad = ModelDescription(name: "x", family: "resnet", config: c.0)
+        do { _ = try bad.config(of: ResNet.self); Issue.record("accepted \(c.0)") } catch { #expect("\(error)".contains(c.1), "\(error)") }
     }
 }

@@ -29,7 +29,7 @@ enum ViTFixture {
         let config = FileManager.default.contents(atPath: path("\(name)/config.json"))
         let r = try ModelZoo.recognise(source.map { ($0.0, $0.1.shape) }, configJSON: config)
         let canonical = try r.canonicalTensors(source)
-        let model = try ModelZoo.build(r.architecture, weights: WeightStore(canonical.map { ($0.name, $0.tensor) }))
+        let model = try ModelZoo.build(r.model, weights: WeightStore(canonical.map { ($0.name, $0.tensor) }))
         return (r, model)
     }
 
@@ -78,13 +78,13 @@ struct ViTParityTests {
         ]
         for (name, note, pooler, labels, eps, bias) in expect {
             let (r, _) = try ViTFixture.load(name)
-            let c = try ViTConfig(json: r.architecture.config)
+            let c = try r.model.config(of: ViT.self)
             #expect(r.notes.first?.hasSuffix(note) == true, "\(name): \(r.notes)")
             #expect(c.hasPooler == pooler && c.numLabels == labels && c.layerNormEps == eps && c.qkvBias == bias, "\(name)")
             #expect(c.hiddenSize == 32 && c.numHeads == 2 && c.imageSize == 32 && c.patchSize == 8, "\(name)")
         }
         let (r, _) = try ViTFixture.load("hf-classifier")
-        #expect(try ViTConfig(json: r.architecture.config).id2label?["4"] == "class E")
+        #expect(try r.model.config(of: ViT.self).id2label?["4"] == "class E")
     }
 
     @Test("torchvision files from before MLPBlock version 2 (mlp.linear_1 / linear_2) compute the same")
@@ -103,13 +103,13 @@ struct ViTParityTests {
                                        configJSON: FileManager.default.contents(atPath: ViTFixture.path("timm/config.json")))
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("vit-parity-\(UUID().uuidString).vfw").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        try VFWWriter.write(to: out, header: VFWHeader(architecture: r.architecture, preprocessing: r.preprocessing),
+        try VFWWriter.write(to: out, header: VFWHeader(architecture: r.model.json, preprocessing: r.preprocessing),
                             tensors: try r.canonicalTensors(source).map { VFWTensorSource(name: $0.name, sourceName: $0.source, tensor: $0.tensor) },
                             force: false)
         let f = try VFWFile(path: out)
         #expect(f.entry("encoder.layer.1.attention.attention.key.weight")?.sourceName == "blocks.1.attn.qkv.weight[32:64]")
         #expect(f.entry("encoder.layer.1.attention.attention.key.weight")?.shape == [32, 32])
-        let model = try ModelZoo.build(f.header.architecture!, weights: WeightStore(vfw: f))
+        let model = try ModelZoo.build(try ModelDescription(json: f.header.architecture!), weights: WeightStore(f.tensorNames.map { ($0, f.tensor($0)!) }))
         _ = try ViTFixture.compare(model, with: "timm")
     }
 

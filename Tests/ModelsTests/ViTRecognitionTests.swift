@@ -122,9 +122,9 @@ struct ViTRecognitionTests {
         let keys = ViTKeys.hf4(Dims(), pooler: true)
         #expect(keys.count == 200)
         let r = try ModelZoo.recognise(keys)
-        #expect(r.architecture.name == "vit-base-patch16-224")
-        #expect(r.architecture.family == "vit")
-        let c = try ViTConfig(json: r.architecture.config)
+        #expect(r.model.name == "vit-base-patch16-224")
+        #expect(r.model.family == "vit")
+        let c = try r.model.config(of: ViT.self)
         #expect(c == ViTConfig.named("vit-base"))
         #expect(c.numHeads == 12 && c.layerNormEps == 1e-12 && c.hasPooler && c.numLabels == 0 && c.qkvBias)
         #expect(r.mapping.count == 200)
@@ -135,8 +135,8 @@ struct ViTRecognitionTests {
     @Test("transformers 4 ViTForImageClassification: `vit.` prefix stripped, classifier unprefixed")
     func hf4Classifier() throws {
         let r = try ModelZoo.recognise(ViTKeys.hf4(Dims(), prefix: "vit.", labels: 1000))
-        #expect(r.architecture.name == "vit-base-patch16-224")
-        #expect(try ViTConfig(json: r.architecture.config) == ViTConfig.named("vit-base-patch16-224"))
+        #expect(r.model.name == "vit-base-patch16-224")
+        #expect(try r.model.config(of: ViT.self) == ViTConfig.named("vit-base-patch16-224"))
         #expect(source(r, "encoder.layer.11.attention.attention.value.bias")?.source == "vit.encoder.layer.11.attention.attention.value.bias")
         #expect(source(r, "classifier.weight")?.source == "classifier.weight")
         #expect(r.mapping.count == 200)
@@ -146,7 +146,7 @@ struct ViTRecognitionTests {
     @Test("transformers 5 names, with and without `vit.`", arguments: ["", "vit."])
     func hf5(_ prefix: String) throws {
         let r = try ModelZoo.recognise(ViTKeys.hf5(Dims(), prefix: prefix, pooler: prefix.isEmpty, labels: prefix.isEmpty ? 0 : 10))
-        let c = try ViTConfig(json: r.architecture.config)
+        let c = try r.model.config(of: ViT.self)
         #expect(c.hasPooler == prefix.isEmpty && c.numLabels == (prefix.isEmpty ? 0 : 10))
         #expect(source(r, "encoder.layer.3.attention.attention.query.weight")?.source == prefix + "layers.3.attention.q_proj.weight")
         #expect(source(r, "encoder.layer.3.attention.attention.key.bias")?.source == prefix + "layers.3.attention.k_proj.bias")
@@ -158,14 +158,14 @@ struct ViTRecognitionTests {
         // The same canonical names as from transformers 4 names.
         let r4 = try ModelZoo.recognise(ViTKeys.hf4(Dims(), prefix: prefix, pooler: prefix.isEmpty, labels: prefix.isEmpty ? 0 : 10))
         #expect(Set(r.mapping.map(\.canonical)) == Set(r4.mapping.map(\.canonical)))
-        #expect(r.architecture == r4.architecture)
+        #expect(r.model == r4.model)
     }
 
     @Test("timm: fused qkv split into row blocks, eps 1e-6, head → classifier")
     func timm() throws {
         let r = try ModelZoo.recognise(ViTKeys.timm(Dims()))
-        let c = try ViTConfig(json: r.architecture.config)
-        #expect(r.architecture.name == "vit-base-patch16-224")
+        let c = try r.model.config(of: ViT.self)
+        #expect(r.model.name == "vit-base-patch16-224")
         #expect(c.layerNormEps == 1e-6 && c.numLabels == 1000 && !c.hasPooler && c.qkvBias)
         #expect(source(r, "encoder.layer.0.attention.attention.query.weight") == .init("encoder.layer.0.attention.attention.query.weight", "blocks.0.attn.qkv.weight", rows: 0..<768))
         #expect(source(r, "encoder.layer.0.attention.attention.key.weight")?.rows == 768..<1536)
@@ -179,8 +179,8 @@ struct ViTRecognitionTests {
     @Test("timm without qkv bias and without head")
     func timmNoBias() throws {
         let r = try ModelZoo.recognise(ViTKeys.timm(Dims(e: 384, mlp: 1536), labels: 0, qkvBias: false))
-        let c = try ViTConfig(json: r.architecture.config)
-        #expect(r.architecture.name == "vit-small-patch16-224")
+        let c = try r.model.config(of: ViT.self)
+        #expect(r.model.name == "vit-small-patch16-224")
         #expect(c.numHeads == 6 && !c.qkvBias && c.numLabels == 0)
         #expect(source(r, "encoder.layer.0.attention.attention.query.bias") == nil)
     }
@@ -188,8 +188,8 @@ struct ViTRecognitionTests {
     @Test("torchvision, new and legacy MLP names", arguments: [false, true])
     func torchvision(_ legacy: Bool) throws {
         let r = try ModelZoo.recognise(ViTKeys.torchvision(Dims(e: 1024, layers: 24, mlp: 4096, patch: 32), legacyMLP: legacy))
-        let c = try ViTConfig(json: r.architecture.config)
-        #expect(r.architecture.name == "vit-large-patch32-224")
+        let c = try r.model.config(of: ViT.self)
+        #expect(r.model.name == "vit-large-patch32-224")
         #expect(c.numHeads == 16 && c.layerNormEps == 1e-6 && c.numLabels == 1000 && c.imageSize == 224)
         #expect(source(r, "encoder.layer.23.attention.attention.key.weight")
                 == .init("encoder.layer.23.attention.attention.key.weight", "encoder.layers.encoder_layer_23.self_attention.in_proj_weight", rows: 1024..<2048))
@@ -205,7 +205,7 @@ struct ViTRecognitionTests {
     @Test("torchvision representation_size: heads.pre_logits is the pooler, the classifier reads it")
     func torchvisionPreLogits() throws {
         let r = try ModelZoo.recognise(ViTKeys.torchvision(Dims(), labels: 10, representation: 512))
-        let c = try ViTConfig(json: r.architecture.config)
+        let c = try r.model.config(of: ViT.self)
         #expect(c.hasPooler && c.poolerSize == 512 && c.numLabels == 10 && c.featureCount == 512)
         #expect(source(r, "pooler.dense.weight")?.source == "heads.pre_logits.weight")
     }
@@ -213,8 +213,8 @@ struct ViTRecognitionTests {
     @Test("the huge size has 16 heads of 80, patch 14")
     func huge() throws {
         let r = try ModelZoo.recognise(ViTKeys.hf4(Dims(e: 1280, layers: 32, mlp: 5120, patch: 14), pooler: true))
-        let c = try ViTConfig(json: r.architecture.config)
-        #expect(r.architecture.name == "vit-huge-patch14-224" && c.numHeads == 16 && c.headDim == 80)
+        let c = try r.model.config(of: ViT.self)
+        #expect(r.model.name == "vit-huge-patch14-224" && c.numHeads == 16 && c.headDim == 80)
     }
 
     @Test("config.json: heads, eps, image size, labels (transformers and timm forms)")
@@ -224,16 +224,16 @@ struct ViTRecognitionTests {
         #expect(throws: ModelError.self) { try ModelZoo.recognise(ViTKeys.hf4(d, labels: 3)) }
         let hf = ViTKeys.json(["num_attention_heads": 2, "layer_norm_eps": 1e-5, "image_size": 32, "hidden_size": 32,
                                "id2label": ["0": "cat", "1": "dog", "2": "bird"], "hidden_act": "gelu"])
-        var c = try ViTConfig(json: try ModelZoo.recognise(ViTKeys.hf4(d, labels: 3), configJSON: hf).architecture.config)
+        var c = try try ModelZoo.recognise(ViTKeys.hf4(d, labels: 3), configJSON: hf).model.config(of: ViT.self)
         #expect(c.numHeads == 2 && c.layerNormEps == 1e-5 && c.id2label == ["0": "cat", "1": "dog", "2": "bird"])
         #expect(c.name == "vit-custom")
         // timm's hub config: model_args.num_heads and label_names; eps stays timm's.
         let timm = ViTKeys.json(["architecture": "vit_custom", "global_pool": "token", "model_args": ["num_heads": 4],
                                  "label_names": ["a", "b", "c"], "layer_norm_eps": 0.5])
-        c = try ViTConfig(json: try ModelZoo.recognise(ViTKeys.timm(d, labels: 3), configJSON: timm).architecture.config)
+        c = try try ModelZoo.recognise(ViTKeys.timm(d, labels: 3), configJSON: timm).model.config(of: ViT.self)
         #expect(c.numHeads == 4 && c.layerNormEps == 1e-6 && c.id2label?["2"] == "c")
         // An HF image_size that is not a multiple of the patch: the conv floors, the grid must agree.
-        c = try ViTConfig(json: try ModelZoo.recognise(ViTKeys.hf4(d), configJSON: ViTKeys.json(["num_attention_heads": 2, "image_size": 39])).architecture.config)
+        c = try try ModelZoo.recognise(ViTKeys.hf4(d), configJSON: ViTKeys.json(["num_attention_heads": 2, "image_size": 39])).model.config(of: ViT.self)
         #expect(c.imageSize == 39 && c.gridSize == 4)
     }
 
@@ -277,7 +277,7 @@ struct ViTRecognitionTests {
     @Test("--arch: the name gives the structure, the checkpoint its head and eps")
     func arch() throws {
         let r = try ModelZoo.recognise(ViTKeys.timm(Dims()), arch: "vit-base-patch16-224")
-        let c = try ViTConfig(json: r.architecture.config)
+        let c = try r.model.config(of: ViT.self)
         #expect(c.layerNormEps == 1e-6 && c.numLabels == 1000 && c.numHeads == 12)
         #expect(throws: ModelError.self) { try ModelZoo.recognise(ViTKeys.timm(Dims()), arch: "vit-large-patch16-224") }
         #expect(throws: ModelError.self) { try ModelZoo.recognise(ViTKeys.timm(Dims()), arch: "vit-base-patch32-224") }
@@ -288,24 +288,24 @@ struct ViTRecognitionTests {
     func names() throws {
         for n in ViTConfig.presetNames {
             #expect(ModelZoo.knownNames.contains(n))
-            let a = try ModelZoo.architecture(named: n)
+            let a = try ModelZoo.description(named: n)
             #expect(a.family == "vit")
-            #expect(try ViTConfig(json: a.config) == ViTConfig.named(n))
+            #expect(try a.config(of: ViT.self) == ViTConfig.named(n))
         }
-        let base = try ViTConfig(json: try ModelZoo.architecture(named: "vit-base").config)
+        let base = try ModelZoo.description(named: "vit-base").config(of: ViT.self)
         #expect(base.hasPooler && base.numLabels == 0 && base.layerNormEps == 1e-12 && base.hiddenSize == 768)
-        let withHead = try ViTConfig(json: try ModelZoo.architecture(named: "vit-base", numClasses: 10).config)
+        let withHead = try ModelZoo.description(named: "vit-base", numClasses: 10).config(of: ViT.self)
         #expect(!withHead.hasPooler && withHead.numLabels == 10)
         #expect(ViTConfig.named("vit-base-patch16-384")?.tokens == 577)
         #expect(ViTConfig.named("vit-base-patch16-100") == nil)
         #expect(ViTConfig.named("vit-medium-patch16-224") == nil)
-        #expect(throws: ModelError.self) { try ModelZoo.architecture(named: "vit-giant-patch14-224") }
+        #expect(throws: ModelError.self) { try ModelZoo.description(named: "vit-giant-patch14-224") }
     }
 
     @Test("a ResNet is still a ResNet")
     func resnetUntouched() throws {
-        let r = try ModelZoo.recognise(try ModelZoo.synthesise(try ModelZoo.architecture(named: "resnet18"), seed: 0).map { ($0.name, $0.tensor.shape) })
-        #expect(r.architecture.family == "resnet")
+        let r = try ModelZoo.recognise(try ModelZoo.synthesise(try ModelZoo.description(named: "resnet18"), seed: 0).map { ($0.name, $0.tensor.shape) })
+        #expect(r.model.family == "resnet")
     }
 }
 
@@ -313,13 +313,13 @@ struct ViTRecognitionTests {
 struct ViTLoadingTests {
     static let tinyConfig = ViTConfig(hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, patchSize: 8, imageSize: 32,
                                       numLabels: 5, hasPooler: false)
-    static var tiny: VFWHeader.Architecture { .init(name: "vit-custom", family: "vit", config: tinyConfig.json) }
+    static var tiny: ModelDescription { ModelDescription(ViT.self, tinyConfig) }
 
     @Test("vit-base's canonical key table: 200 tensors, transformers-4 names and shapes")
     func baseTable() throws {
         // vit-tiny has vit-base's key structure at 1/15 of the weights, so it is cheap to synthesise in a
         // debug build; the shapes at base width are checked through recognition's shape reading below.
-        let t = try ModelZoo.synthesise(try ModelZoo.architecture(named: "vit-tiny-patch16-224"), seed: 1)
+        let t = try ModelZoo.synthesise(try ModelZoo.description(named: "vit-tiny-patch16-224"), seed: 1)
         #expect(t.count == 200)
         let hf = ViTKeys.hf4(Dims(e: 192, mlp: 768), labels: 1000)
         #expect(t.map(\.name) .sorted() == hf.map(\.name).sorted())
@@ -330,8 +330,8 @@ struct ViTLoadingTests {
         // vit-base (= in21k): the key list transformers writes, recognised as exactly the vit-base architecture.
         let base = ViTKeys.hf4(Dims(), pooler: true)
         let r = try ModelZoo.recognise(base)
-        #expect(r.architecture.config == (try ModelZoo.architecture(named: "vit-base")).config)
-        #expect(r.architecture.name == "vit-base-patch16-224")
+        #expect(r.model.config == (try ModelZoo.description(named: "vit-base")).config)
+        #expect(r.model.name == "vit-base-patch16-224")
         let b = Dictionary(uniqueKeysWithValues: base.map { ($0.name, $0.shape) })
         #expect(b["embeddings.position_embeddings"] == [1, 197, 768])
         #expect(b["encoder.layer.11.intermediate.dense.weight"] == [3072, 768])
@@ -351,7 +351,7 @@ struct ViTLoadingTests {
         default: keys = ViTKeys.torchvision(d, labels: 5, legacyMLP: true)
         }
         let r = try ModelZoo.recognise(keys, configJSON: ViTKeys.json(["num_attention_heads": 2]))
-        let synth = try ModelZoo.synthesise(r.architecture, seed: 0)
+        let synth = try ModelZoo.synthesise(r.model, seed: 0)
         #expect(r.mapping.map(\.canonical) == synth.map(\.name), "mapping follows the model's order")
         // Each mapped shape is the shape the model asks for.
         let byName = Dictionary(keys.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })

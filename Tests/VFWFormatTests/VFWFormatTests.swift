@@ -25,7 +25,8 @@ private func u8Tensor(_ v: [UInt8], shape: [Int]) -> RawTensor {
 /// The small file pinned byte for byte in Tests/Fixtures/vfw/golden.vfw (also checked by tools/check_vfw.py in CI).
 func goldenContents() -> (VFWHeader, [VFWTensorSource]) {
     let header = VFWHeader(
-        architecture: .init(name: "toy", family: "none", config: ["depth": .int(2), "eps": .double(1e-5), "labels": .array([.string("a")])]),
+        architecture: .object(["name": .string("toy"), "family": .string("none"),
+                               "config": .object(["depth": .int(2), "eps": .double(1e-5), "labels": .array([.string("a")])])]),
         preprocessing: "torchvision",
         provenance: .init(sourceFile: "toy.pth", sourceSHA256: String(repeating: "ab", count: 32), sourceFormat: "pytorch-zip",
                           converter: "vfw 0.1.0", created: "2026-01-01T00:00:00Z", notes: ["golden"]),

@@ -6,28 +6,31 @@ import TensorCore
 import VFWFormat
 
 /// The tensors of one input (a .vfw, a safetensors file, a sharded index, a Hugging Face folder, a torch file).
-struct WeightSource {
-    enum Kind: String {
+public struct WeightSource {
+    public enum Kind: String, Sendable {
         case vfw, safetensors, safetensorsSharded = "safetensors-sharded", pytorchZip = "pytorch-zip", pytorchLegacy = "pytorch-legacy"
     }
 
-    let path: String
+    public let path: String
     /// The file holding the weights (differs from `path` for a folder).
-    let weightsPath: String
-    let kind: Kind
+    public let weightsPath: String
+    public let kind: Kind
     /// Tensors in file order; views into mapped files where possible.
-    let tensors: [(name: String, tensor: RawTensor)]
-    let metadata: [String: String]
-    let notes: [String]
+    public let tensors: [(name: String, tensor: RawTensor)]
+    public let metadata: [String: String]
+    public let notes: [String]
     /// The open .vfw file, when the input is one.
-    let vfw: VFWFile?
+    public let vfw: VFWFile?
     /// config.json beside the weights (Hugging Face folders), if any.
-    let configJSON: Data?
+    public let configJSON: Data?
 
-    static func open(_ path: String, key: String? = nil) throws -> WeightSource {
+    /// Opens `path` by content: a .vfw file, a torch.save file (zip or legacy), a safetensors file, a sharded
+    /// `*.safetensors.index.json`, or a Hugging Face folder (config.json + weights). `key` picks the entry of a
+    /// checkpoint that nests its state_dict.
+    public static func open(_ path: String, key: String? = nil) throws -> WeightSource {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw InputError("\(path): no such file or folder")
+            throw PipelineError.input("\(path): no such file or folder")
         }
         if isDir.boolValue { return try openFolder(path, key: key) }
         if path.hasSuffix(".index.json") {
@@ -37,7 +40,7 @@ struct WeightSource {
                                     tensors: try s.tensorNames.map { ($0, try s.tensor($0)) }, metadata: s.metadata,
                                     notes: [], vfw: nil, configJSON: try siblingConfig(of: path))
             }
-            throw InputError("\(path): sharded .bin checkpoints (pytorch_model.bin.index.json) are not supported yet; convert each shard or use safetensors")
+            throw PipelineError.input("\(path): sharded .bin checkpoints (pytorch_model.bin.index.json) are not supported yet; convert each shard or use safetensors")
         }
         let head = try readHead(path, count: 16)
         if head.starts(with: VFWLayout.magic) {
@@ -55,7 +58,7 @@ struct WeightSource {
                                 tensors: try s.tensorNames.map { ($0, try s.tensor($0)) }, metadata: s.metadata,
                                 notes: [], vfw: nil, configJSON: config)
         }
-        throw InputError("\(path): not a weight file vfw can read (expected .vfw, .safetensors, a torch.save .pth/.pt/.bin, a sharded index or a Hugging Face folder)")
+        throw PipelineError.input("\(path): not a weight file vfw can read (expected .vfw, .safetensors, a torch.save .pth/.pt/.bin, a sharded index or a Hugging Face folder)")
     }
 
     /// A Hugging Face model folder: config.json plus model.safetensors, a sharded index, or pytorch_model.bin.
@@ -66,7 +69,7 @@ struct WeightSource {
             return WeightSource(path: dir, weightsPath: inner.weightsPath, kind: inner.kind, tensors: inner.tensors,
                                 metadata: inner.metadata, notes: inner.notes, vfw: inner.vfw, configJSON: inner.configJSON)
         }
-        throw InputError("\(dir): folder holds none of \(candidates.joined(separator: ", "))")
+        throw PipelineError.input("\(dir): folder holds none of \(candidates.joined(separator: ", "))")
     }
 
     /// Most bytes of a config.json vfw reads beside weights. Hugging Face model configs are a few KB, about 1 MB with
@@ -85,7 +88,7 @@ struct WeightSource {
         let data: Data
         do { data = try h.read(upToCount: maxConfigBytes + 1) ?? Data() } catch { return nil }
         guard data.count <= maxConfigBytes else {
-            throw InputError("\(configPath): larger than \(byteLimitText(maxConfigBytes)), too large for a model's config.json "
+            throw PipelineError.input("\(configPath): larger than \(byteLimitText(maxConfigBytes)), too large for a model's config.json "
                 + "(vfw reads it beside \(path) to recognise the model); move it out of the folder or replace it "
                 + "with the model's config.json")
         }
@@ -93,7 +96,7 @@ struct WeightSource {
     }
 
     static func readHead(_ path: String, count: Int) throws -> [UInt8] {
-        guard let h = FileHandle(forReadingAtPath: path) else { throw InputError("\(path): cannot open for reading") }
+        guard let h = FileHandle(forReadingAtPath: path) else { throw PipelineError.input("\(path): cannot open for reading") }
         defer { try? h.close() }
         return [UInt8]((try? h.read(upToCount: count)) ?? Data())
     }
@@ -101,5 +104,12 @@ struct WeightSource {
     /// safetensors starts with a u64 header length followed by `{`.
     static func looksLikeSafetensors(_ head: [UInt8]) -> Bool {
         head.count >= 9 && head[8] == UInt8(ascii: "{")
+    }
+}
+
+extension WeightSource {
+    /// A source made of tensors already in memory (synthetic weights), described as `path` in messages.
+    public init(tensors: [(name: String, tensor: RawTensor)], path: String) {
+        self.init(path: path, weightsPath: "", kind: .safetensors, tensors: tensors, metadata: [:], notes: [], vfw: nil, configJSON: nil)
     }
 }

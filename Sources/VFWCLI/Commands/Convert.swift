@@ -5,6 +5,7 @@ import Foundation
 import Models
 import Safetensors
 import TensorCore
+import VFW
 import VFWFormat
 
 struct Convert: ParsableCommand {
@@ -67,8 +68,12 @@ struct Convert: ParsableCommand {
     func run() throws {
         let source = try WeightSource.open(input, key: key)
         var notes = source.notes
-        let canonical = try Canonical.tensors(of: source, arch: arch)
+        let canonical = try CanonicalWeights.of(source, arch: arch)
         notes += canonical.notes
+        // As strict as build: a recognised model whose tensors do not all fit (missing, unused, mis-shaped) is
+        // refused here, naming the keys, rather than converted and refused later. The built model is dropped
+        // before writing starts, so peak memory is the larger of the two, not their sum.
+        if canonical.model != nil { _ = try canonical.build() }
         // Each output tensor is produced when the writer reaches it (converted lazily), so peak memory
         // stays near one tensor beyond the mapped input.
         var outputs = canonical.tensors.map { t in
@@ -98,7 +103,7 @@ struct Convert: ParsableCommand {
         if output.lowercased().hasSuffix(".safetensors") {
             try SafetensorsWriter.write(to: output, tensors: try outputs.map { ($0.name, try $0.load()) }, metadata: meta, force: force)
         } else {
-            let header = VFWHeader(architecture: canonical.architecture,
+            let header = VFWHeader(architecture: canonical.model?.json,
                                    preprocessing: preprocess ?? canonical.preprocessing,
                                    provenance: try Provenance.of(source, notes: notes), metadata: meta)
             try VFWWriter.write(to: output, header: header, tensors: outputs, force: force) { done, _ in progress.update(done) }
@@ -106,36 +111,6 @@ struct Convert: ParsableCommand {
         progress.finish()
         for n in notes { FileHandle.standardError.write(Data("note: \(n)\n".utf8)) }
         print("wrote \(output): \(outputs.count) tensors, \(Format.bytes(totalBytes))")
-    }
-}
-
-enum Provenance {
-    static func of(_ source: WeightSource, notes: [String]) throws -> VFWHeader.Provenance {
-        VFWHeader.Provenance(
-            sourceFile: (source.weightsPath as NSString).lastPathComponent,
-            sourceSHA256: try sha256(ofFile: source.weightsPath),
-            sourceFormat: source.kind.rawValue,
-            converter: "vfw \(vfwVersion)",
-            created: creationTime(),
-            notes: notes)
-    }
-
-    /// RFC 3339 UTC; SOURCE_DATE_EPOCH (reproducible-builds.org) pins it.
-    static func creationTime() -> String {
-        let date: Date
-        if let s = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let t = TimeInterval(s) {
-            date = Date(timeIntervalSince1970: t)
-        } else {
-            date = Date()
-        }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
-    }
-
-    static func sha256(ofFile path: String) throws -> String {
-        try MappedFile.sha256(path: path)
     }
 }
 

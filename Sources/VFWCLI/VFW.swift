@@ -1,14 +1,14 @@
-// The `vfw` command: the only place where the modules are wired together.
+// The `vfw` command: parses arguments, calls the VFW library, prints. Exit codes: 0 success, 1 a numeric check
+// failed, 2 bad input or usage (one line on stderr).
 
 import ArgumentParser
 import Foundation
+import VFW
 
 #if canImport(Glibc)
 import Glibc
 import TensorCore
 #endif
-
-public let vfwVersion = "0.1.0"
 
 @main
 struct VFW: ParsableCommand {

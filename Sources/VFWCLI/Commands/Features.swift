@@ -3,9 +3,8 @@
 import ArgumentParser
 import Foundation
 import Imaging
-import Models
 import TensorCore
-import VFWFormat
+import VFW
 
 #if canImport(Glibc)
 import Glibc
@@ -27,80 +26,19 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if let p = preprocess, Preprocess(name: p) == nil {
-            throw ValidationError("unknown --preprocess '\(p)'; choose torchvision or hf-vit")
+            throw ValidationError("unknown --preprocess '\(p)'; choose \(Preprocess.allCases.map(\.rawValue).joined(separator: " or "))")
         }
         if batch < 1 { throw ValidationError("--batch must be positive") }
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
-    /// The model, its preprocessing and its architecture, ready to run.
-    func load() throws -> LoadedModel {
-        if let t = threads { setComputeThreads(t) }
-        let c = try Canonical.tensors(of: try WeightSource.open(weights), arch: nil)
-        let model = try c.model(path: weights)
-        let presetName = preprocess ?? c.preprocessing ?? ModelZoo.preprocessing(for: c.architecture!.family)
-        guard let preset = Preprocess(name: presetName) else {
-            throw InputError("\(weights): unknown preprocessing preset '\(presetName)' in the header; pass --preprocess")
-        }
-        // Presets produce 224x224; a ViT built for another size (e.g. 384) cannot take them as they are.
-        guard model.imageSize == preset.outputSize else {
-            throw InputError("\(weights): the model takes \(model.imageSize)x\(model.imageSize) images, the \(preset.rawValue) preset makes \(preset.outputSize)x\(preset.outputSize)")
-        }
-        return LoadedModel(model: model, architecture: c.architecture!, preprocess: preset, batch: batch)
+    /// The model, its preprocessing and its description, ready to run.
+    func load() throws -> VisionModel {
+        try VisionModel(weights: weights, preprocess: preprocess, batchSize: batch, threads: threads)
     }
 }
 
-struct LoadedModel {
-    let model: AnyModel
-    let architecture: VFWHeader.Architecture
-    let preprocess: Preprocess
-    let batch: Int
-
-    /// Feature vectors [N, D] for images, in batches. `layer` names a tap (flattened per image); nil is the
-    /// family's default feature (ResNet: pooled vector; ViT: CLS token of the last hidden state).
-    func embed(_ images: [RGBImage], layer: String?) throws -> [[Float]] {
-        var out: [[Float]] = []
-        for start in stride(from: 0, to: images.count, by: batch) {
-            let x = preprocess.batch(Array(images[start..<min(start + batch, images.count)]))
-            let y: Tensor
-            if let layer {
-                let taps = TapRecorder(.names([layer]))
-                _ = model(x, taps: taps)
-                guard let v = taps.recorded.first?.value else {
-                    throw InputError("--layer \(layer): the model has no module of that name; modules are named like \(taps.offered.prefix(6).joined(separator: ", "))")
-                }
-                y = v
-            } else {
-                y = model.features(x)
-            }
-            let n = y.shape[0], d = y.count / n
-            for i in 0..<n { out.append(Array(y.data[(i * d)..<((i + 1) * d)])) }
-        }
-        return out
-    }
-
-    /// Logits [classes] per image.
-    func logits(_ images: [RGBImage]) -> [[Float]] {
-        var out: [[Float]] = []
-        for start in stride(from: 0, to: images.count, by: batch) {
-            let y = model(preprocess.batch(Array(images[start..<min(start + batch, images.count)])))
-            let n = y.shape[0], d = y.count / n
-            for i in 0..<n { out.append(Array(y.data[(i * d)..<((i + 1) * d)])) }
-        }
-        return out
-    }
-}
-
-func loadImage(_ path: String) throws -> RGBImage {
-    do { return try ImageDecoder.decode(file: path) } catch let e as ImagingError { throw InputError("\(e)") }
-}
-
-func cosine(_ a: [Float], _ b: [Float]) -> Double {
-    var dot = 0.0, na = 0.0, nb = 0.0
-    for i in 0..<min(a.count, b.count) {
-        dot += Double(a[i]) * Double(b[i]); na += Double(a[i]) * Double(a[i]); nb += Double(b[i]) * Double(b[i])
-    }
-    return na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : 0
-}
+func loadImage(_ path: String) throws -> RGBImage { try VisionModel.decode(file: path) }
 
 // MARK: - embed
 
@@ -150,7 +88,7 @@ struct Embed: ParsableCommand {
         switch format {
         case .json:
             struct Row: Encodable { var image: String; var layer: String; var dim: Int; var vector: [Float] }
-            let name = layer ?? (m.architecture.family == "vit" ? "cls" : "pooled")
+            let name = layer ?? m.model.featureName
             let rows = zip(images, vectors).map { Row(image: $0, layer: name, dim: $1.count, vector: $1) }
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -208,16 +146,16 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         let m = try model.load()
-        let z = m.logits([try loadImage(image)])[0]
+        let z = try m.logits([try loadImage(image)])[0]
         guard z.count > 1 else { throw InputError("\(model.weights): the model has no classifier head (output has \(z.count) values); use vfw embed") }
         let maxZ = z.max()!
         let e = z.map { Double(Foundation.exp(Double($0 - maxZ))) }
         let sum = e.reduce(0, +)
-        let labels = m.architecture.config["id2label"]?.objectValue
+        let labels = m.labels
         let order = z.indices.sorted { z[$0] > z[$1] || (z[$0] == z[$1] && $0 < $1) }.prefix(top)
         for i in order {
             // Labels come from the checkpoint's config: escaped like any text from a file.
-            let label = labels?[String(i)]?.stringValue.map { "\(oneLine($0, limit: VFW.messageLimit)) (\(i))" } ?? "class \(i)"
+            let label = labels?[String(i)].map { "\(oneLine($0, limit: VFW.messageLimit)) (\(i))" } ?? "class \(i)"
             print(String(format: "%6.2f%%  %@  logit %.4f", e[i] / sum * 100, label, z[i]))
         }
     }
@@ -241,6 +179,6 @@ struct Similar: ParsableCommand {
     func run() throws {
         let m = try model.load()
         let v = try m.embed([try loadImage(a), try loadImage(b)], layer: layer)
-        print(String(format: "%.6f", cosine(v[0], v[1])))
+        print(String(format: "%.6f", cosineSimilarity(v[0], v[1])))
     }
 }

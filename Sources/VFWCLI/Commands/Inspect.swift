@@ -2,7 +2,9 @@
 
 import ArgumentParser
 import Foundation
+import Models
 import TensorCore
+import VFW
 import VFWFormat
 
 struct Inspect: ParsableCommand {
@@ -76,7 +78,7 @@ struct InspectReport: Encodable {
     var total_elements: Int
     var total_bytes: Int
     var by_dtype: [DTypeTotal]
-    var architecture: VFWHeader.Architecture?
+    var architecture: JSONValue?
     var preprocessing: String?
     var provenance: VFWHeader.Provenance?
     var metadata: [String: String]
@@ -123,9 +125,13 @@ struct InspectReport: Encodable {
         func shown(_ s: String) -> String { oneLine(s, limit: .max) }
         var lines: [String] = []
         lines.append("\(file): \(format)\(format_version.map { " \($0)" } ?? ""), \(Format.bytes(file_bytes))")
-        if let a = architecture {
-            let cfg = a.config.keys.sorted().map { "\($0)=\(a.config[$0]!)" }.joined(separator: " ")
-            lines.append(shown("architecture: \(a.name) (\(a.family))\(cfg.isEmpty ? "" : "  \(cfg)")"))
+        if let json = architecture {
+            if let a = try? ModelDescription(json: json) {
+                let cfg = a.config.keys.sorted().map { "\($0)=\(a.config[$0]!)" }.joined(separator: " ")
+                lines.append(shown("architecture: \(a.name) (\(a.family))\(cfg.isEmpty ? "" : "  \(cfg)")"))
+            } else {
+                lines.append(shown("architecture: \(json)"))
+            }
         }
         if let p = preprocessing { lines.append(shown("preprocessing: \(p)")) }
         if let p = provenance {

@@ -3,9 +3,7 @@
 import ArgumentParser
 import Foundation
 import Models
-import Safetensors
-import TensorCore
-import VFWFormat
+import VFW
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,33 +42,10 @@ struct Synth: ParsableCommand {
     }
 
     func run() throws {
-        let arch = try ModelZoo.architecture(named: model, numClasses: classes)
+        let model = try ModelZoo.description(named: self.model, numClasses: classes)
         // safetensors: the framework's own state_dict (loads with strict=True); .vfw: the canonical tensors.
-        let tensors = output.hasSuffix(".safetensors") ? try ModelZoo.synthesiseCheckpoint(arch, seed: seed)
-                                                       : try ModelZoo.synthesise(arch, seed: seed)
-        try SynthWeights.write(tensors, architecture: arch, seed: seed, to: output, force: force)
+        let tensors = try Synthetic.write(model, seed: seed, to: output, force: force)
         let bytes = tensors.reduce(0) { $0 + $1.tensor.bytes.count }
-        print("wrote \(output): \(arch.name) seed \(seed), \(tensors.count) tensors, \(Format.bytes(bytes))")
-    }
-}
-
-enum SynthWeights {
-    /// Metadata recorded in synthetic files so a reference can say which weights it was made with.
-    static func metadata(_ arch: VFWHeader.Architecture, seed: UInt64) -> [String: String] {
-        ["vfw.synth.model": arch.name, "vfw.synth.seed": String(seed), "vfw.version": vfwVersion]
-    }
-
-    static func write(_ tensors: [(name: String, tensor: RawTensor)], architecture arch: VFWHeader.Architecture,
-                      seed: UInt64, to output: String, force: Bool) throws {
-        if output.hasSuffix(".safetensors") {
-            try SafetensorsWriter.write(to: output, tensors: tensors, metadata: metadata(arch, seed: seed), force: force)
-        } else {
-            let header = VFWHeader(
-                architecture: arch, preprocessing: ModelZoo.preprocessing(for: arch.family),
-                provenance: .init(sourceFile: nil, sourceSHA256: nil, sourceFormat: "synthetic", converter: "vfw \(vfwVersion)",
-                                  created: Provenance.creationTime(), notes: ["vfw synth --model \(arch.name) --seed \(seed)"]),
-                metadata: metadata(arch, seed: seed))
-            try VFWWriter.write(to: output, header: header, tensors: tensors.map { VFWTensorSource(name: $0.name, tensor: $0.tensor) }, force: force)
-        }
+        print("wrote \(output): \(model.name) seed \(seed), \(tensors.count) tensors, \(Format.bytes(bytes))")
     }
 }

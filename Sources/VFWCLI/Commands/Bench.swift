@@ -5,6 +5,7 @@ import Foundation
 import Imaging
 import Models
 import TensorCore
+import VFW
 import VFWFormat
 
 #if canImport(Glibc)
@@ -63,7 +64,7 @@ struct Bench: ParsableCommand {
         if let file { return try benchFile(file) }
         if let image { return try benchImage(image) }
         let (m, name) = try loadModel()
-        let x = Bench.input(batch: batch, size: m.imageSize)
+        let x = Bench.input(batch: batch, size: m.imageSize ?? 224)
         for _ in 0..<warmup { _ = m(x) }
         var times: [Double] = [], cpu: [Double] = []
         for _ in 0..<runs {
@@ -94,12 +95,12 @@ struct Bench: ParsableCommand {
 
     func loadModel() throws -> (AnyModel, String) {
         if let w = weights {
-            let c = try Canonical.tensors(of: try WeightSource.open(w), arch: model)
-            return (try c.model(path: w), c.architecture?.name ?? w)
+            let c = try CanonicalWeights.of(try WeightSource.open(w), arch: model)
+            return (try c.build(), c.model?.name ?? w)
         }
-        let arch = try ModelZoo.architecture(named: model!)
-        let tensors = try ModelZoo.synthesise(arch, seed: 0)
-        return (try ModelZoo.build(arch, weights: WeightStore(tensors)), arch.name)
+        let d = try ModelZoo.description(named: model!)
+        let tensors = try Synthetic.canonical(d, seed: 0)
+        return (try ModelZoo.build(d, weights: WeightStore(tensors)), d.name)
     }
 
     func benchFile(_ path: String) throws {

@@ -1,0 +1,12 @@
+"""The model families tools/make_reference.py records: one entry per family.
+
+The Python twin of Swift's `Families.all` (Sources/Models/Family.swift). A family lives in its own module here
+(resnet.py, vit.py) and exports FAMILY, a `common.Family`; adding one means writing that module and one line
+below. make_reference.py itself never asks which family it runs.
+"""
+from . import resnet, vit
+
+FAMILIES = [
+    resnet.FAMILY,
+    vit.FAMILY,
+]
