@@ -23,3 +23,5 @@ public typealias Families = Models.Families
 public typealias VerifyReport = Verify.VerifyReport
 /// A reference folder recorded by tools/make_reference.py.
 public typealias ReferenceSet = Verify.ReferenceSet
+/// Threads and instruction set a model's kernels run with.
+public typealias ComputeContext = TensorCore.ComputeContext

@@ -25,12 +25,13 @@ public struct VisionModel {
     public var batchSize: Int
     /// The weight file the model came from, for messages.
     public let path: String
+    /// Threads and instruction set its kernels run with (two models in one process can differ).
+    public let context: ComputeContext
 
     /// Opens `weights` (.vfw, .pth/.pt/.bin, .safetensors, a sharded index or a Hugging Face folder), recognises
     /// the model and builds it. `preprocess` overrides the preset stored with the weights (or the family's
-    /// default). `threads` sets the compute threads (default: every core).
+    /// default). `threads` sets this model's compute threads (default: the process default, every core).
     public init(weights: String, preprocess: String? = nil, batchSize: Int = 8, threads: Int? = nil) throws {
-        if let t = threads { setComputeThreads(t) }
         let c = try CanonicalWeights.of(try WeightSource.open(weights))
         let model = try c.build()
         let presetName = try preprocess ?? c.preprocessingPreset()
@@ -42,16 +43,18 @@ public struct VisionModel {
         if let s = model.imageSize, s != preset.outputSize {
             throw PipelineError.input("\(weights): the model takes \(s)x\(s) images, the \(preset.rawValue) preset makes \(preset.outputSize)x\(preset.outputSize)")
         }
-        self.init(model: model, preprocess: preset, batchSize: batchSize, path: weights)
+        self.init(model: model, preprocess: preset, batchSize: batchSize, path: weights,
+                  context: threads.map { ComputeContext(threads: $0) } ?? .current)
     }
 
-    /// A model already built (for instance with synthetic weights), run with `preprocess`.
-    public init(model: AnyModel, preprocess: Preprocess, batchSize: Int = 8, path: String = "model") {
+    /// A model already built (for instance with synthetic weights), run with `preprocess` in `context`.
+    public init(model: AnyModel, preprocess: Preprocess, batchSize: Int = 8, path: String = "model", context: ComputeContext = .current) {
         precondition(batchSize >= 1, "VisionModel: batchSize must be positive")
         self.model = model
         self.preprocess = preprocess
         self.batchSize = batchSize
         self.path = path
+        self.context = context
     }
 
     /// Decodes a PNG or JPEG file as Pillow's `Image.open(path).convert("RGB")` does.
@@ -97,7 +100,8 @@ public struct VisionModel {
     private func batches(_ images: [RGBImage], _ run: (Tensor) throws -> Tensor) throws -> [[Float]] {
         var out: [[Float]] = []
         for start in stride(from: 0, to: images.count, by: batchSize) {
-            let y = try run(input(Array(images[start..<min(start + batchSize, images.count)])))
+            let x = input(Array(images[start..<min(start + batchSize, images.count)]))
+            let y = try context.run { try run(x) }
             let n = y.shape[0], d = n == 0 ? 0 : y.count / n
             for i in 0..<n { out.append(Array(y.data[(i * d)..<((i + 1) * d)])) }
         }
