@@ -1,7 +1,7 @@
 # vfw: `make demo` and `make test` do all set-up on a fresh Debian machine with Swift installed.
 
 SHELL := /bin/bash
-APT_PACKAGES := libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config
+APT_PACKAGES := libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config chromium
 VENV ?= $(HOME)/.cache/vfw-venv
 PYTHON := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

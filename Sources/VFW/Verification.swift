@@ -26,6 +26,8 @@ public struct VerifySettings {
     public var weightsDType: DType?
     /// Patterns that match no tap are input errors (off for --all, where the union is checked).
     public var requirePatternsMatch = true
+    /// A histogram for every failing tap, not only the failure source (the HTML page draws them all).
+    public var histogramEveryFailure = false
 
     public init(isolated: Bool = false, tapPatterns: [String] = [], tolerance: Double? = nil, atol: Double? = nil,
                 rtol: Double? = nil, metric: Metric = .allclose, rules: [ToleranceRule] = [], weightsDType: DType? = nil) {
@@ -234,6 +236,7 @@ public enum VerifyRunner {
 
         var report = VerifyReport(policy: policy, mode: s.isolated ? .isolated : .chained,
                                   header: ref.reportHeader + [ReportField("weights used", loaded.note)])
+        report.histogramEveryFailure = s.histogramEveryFailure
         if let r = loaded.roundedTo {
             report.notes.append("weights rounded to \(r.rawValue) (round to nearest even) before running: --weights-dtype \(r.rawValue)")
         }

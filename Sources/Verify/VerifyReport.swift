@@ -43,6 +43,8 @@ public struct VerifyReport: Sendable, Encodable {
     public var results: [TapResult]
     /// Extra lines printed under the table (e.g. how the weights were rounded).
     public var notes: [String] = []
+    /// Give every failing tap a histogram (the HTML page draws one per failing tap), not only the first failure source.
+    public var histogramEveryFailure = false
 
     public init(results: [TapResult], tolerance: Tolerance, header: [ReportField] = []) {
         self.results = results
@@ -63,7 +65,8 @@ public struct VerifyReport: Sendable, Encodable {
 
     /// Compares `actual` (nil: the model produced nothing) with `expected` under the tolerance for `tap` and
     /// appends the result. `inputs`: the taps feeding this one (nil: the previous tap); `classifier`: the
-    /// tap holds logits, so top-1 / top-5 agreement is computed. The first failure source gets a histogram.
+    /// tap holds logits, so top-1 / top-5 agreement is computed. The first failure source gets a histogram (every
+    /// failing tap with `histogramEveryFailure`).
     public mutating func add(tap name: String, actual: Tensor?, expected: Tensor, inputs: [String]? = nil,
                              feed: Feed = .chained, classifier: Bool = false) {
         let tol = policy.tolerance(for: name)
@@ -74,7 +77,8 @@ public struct VerifyReport: Sendable, Encodable {
         if classifier, let a = actual { r.agreement = ClassAgreement(actual: a, expected: expected) }
         results.append(r)
         let i = results.count - 1
-        if !r.passed, r.status == .compared, let a = actual, isFailureSource(i), !results.dropLast().contains(where: { $0.histogram != nil }) {
+        if !r.passed, r.status == .compared, let a = actual,
+           histogramEveryFailure || (isFailureSource(i) && !results.dropLast().contains(where: { $0.histogram != nil })) {
             results[i].histogram = ErrorHistogram(actual: a, expected: expected)
         }
     }

@@ -60,12 +60,20 @@ struct VerifyCommand: ParsableCommand {
         prints each failing report and a summary table; exit 2 if any reference
         could not be verified, else 1 if any failed.
 
+        --html FILE writes one self-contained page (inline CSS, script and SVG; it
+        makes no network request): the header, a log-scale chart of every tap's
+        error in execution order with the tolerance and the failure source marked
+        (hover a tap for its numbers), a histogram per failing tap, top-1 / top-5
+        per image and provenance; with --all, one page with a summary linking each
+        model's section. An existing page is kept unless --force.
+
         Examples:
           vfw verify --model resnet18
           vfw verify --reference ref/r50 --weights r50.vfw --junit verify.xml
           vfw verify --model resnet18 --isolated --taps 'layer3.*'
           vfw verify --model resnet18 --weights-dtype f16 --tolerance-for 'fc=5e-2'
           vfw verify --all --json verify.json
+          vfw verify --reference ref/r50 --weights r50.vfw --html drift.html
         """)
 
     @Option(help: "A committed reference by name: Reference/NAME.")
@@ -113,6 +121,12 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write a JUnit XML report: one testcase per tap.", valueName: "file"))
     var junit: String?
 
+    @Option(help: ArgumentHelp("Write the report as one self-contained HTML page (no network).", valueName: "file"))
+    var html: String?
+
+    @Flag(help: "Replace an existing --html page.")
+    var force = false
+
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
@@ -135,14 +149,18 @@ struct VerifyCommand: ParsableCommand {
     }
 
     var settings: VerifySettings {
-        VerifySettings(isolated: isolated, tapPatterns: taps, tolerance: tolerance, atol: atol, rtol: rtol, metric: metric,
-                       rules: toleranceFor.map { try! ToleranceRule.parse($0) }, weightsDType: weightsDType.flatMap(DType.init(rawValue:)))
+        var s = VerifySettings(isolated: isolated, tapPatterns: taps, tolerance: tolerance, atol: atol, rtol: rtol, metric: metric,
+                               rules: toleranceFor.map { try! ToleranceRule.parse($0) }, weightsDType: weightsDType.flatMap(DType.init(rawValue:)))
+        s.histogramEveryFailure = html != nil
+        return s
     }
 
     var colour: Bool { isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
 
     func run() throws {
         if let t = threads { setComputeThreads(t) }
+        // A page that would not be written is refused before the models run.
+        if let html, !force, FileManager.default.fileExists(atPath: html) { throw OutputError.exists(path: html) }
         if all { return try runAll() }
         let dir = try reference ?? ReferenceLocator.find(model!)
         let ref = try VerifyRunner.loadReference(dir)
@@ -152,6 +170,10 @@ struct VerifyCommand: ParsableCommand {
         print(report.text(colour: colour), terminator: "")
         if let json { try write(try report.json(), to: json) }
         if let junit { try write(Data(report.junit(suite: ref.manifest.architecture.name).utf8), to: junit) }
+        if let html {
+            let page = try HTMLReport.page(report: report, model: ref.manifest.architecture.name, directory: dir, provenance: provenance)
+            try AtomicOutput.write(Array(page.utf8), to: html, force: force)
+        }
         if !report.passed { throw ExitCode(1) }
     }
 
@@ -190,11 +212,24 @@ struct VerifyCommand: ParsableCommand {
         print(suite.text(colour: colour), terminator: "")
         if let json { try write(try suite.json(), to: json) }
         if let junit { try write(Data(suite.junit().utf8), to: junit) }
+        if let html { try AtomicOutput.write(Array(try HTMLReport.page(suite: suite, provenance: provenance).utf8), to: html, force: force) }
         if suite.hasErrors {
             let bad = suite.entries.filter { $0.error != nil }
             throw InputError("\(bad.count) of \(suite.entries.count) references could not be verified; first: \(bad[0].error!)")
         }
         if !suite.passed { throw ExitCode(1) }
+    }
+
+    /// How a page was made: vfw's version, the command line (shell-quoted where needed), the time in UTC.
+    var provenance: [ReportField] {
+        let args = CommandLine.arguments.dropFirst().map { a -> String in
+            let plain = !a.isEmpty && a.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_./=:,+@%".unicodeScalars.contains($0) }
+            return plain ? a : "'" + a.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone(identifier: "UTC")
+        return [ReportField("made by", "vfw \(vfwVersion)"), ReportField("command", (["vfw"] + args).joined(separator: " ")),
+                ReportField("made at", f.string(from: Date()))]
     }
 
     /// Writes a report file (replacing an older one: reports are regenerated on every run).
