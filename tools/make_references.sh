@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$HOME/.cache/vfw-venv/bin/python}
 VFW=${VFW:-.build/release/vfw}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-want=${*:-"resnet18 vit-base"}
+want=${*:-"resnet18 vit-base regnet_y_400mf"}
 for name in $want; do
   case $name in
     resnet18)
@@ -21,6 +21,11 @@ for name in $want; do
       $VFW synth --model vit-base --seed 0 -o "$TMP/vit-base-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/vit-base-synth.safetensors" \
         --image Reference/images/chelsea.png -o Reference/vit-base ;;
+    regnet_y_400mf)
+      # torchvision regnet_y_400mf (RegNetY: grouped 3x3 convolutions, squeeze-excitation), 1000 classes.
+      $VFW synth --model regnet_y_400mf --seed 0 -o "$TMP/regnet_y_400mf-synth.safetensors" --force
+      $PYTHON tools/make_reference.py --weights "$TMP/regnet_y_400mf-synth.safetensors" --synth-seed 0 \
+        --image Reference/images/chelsea.png -o Reference/regnet_y_400mf ;;
     *) echo "unknown reference $name" >&2; exit 2 ;;
   esac
 done

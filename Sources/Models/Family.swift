@@ -223,6 +223,7 @@ public enum Families {
     public static let all: [Family] = [
         Family(ResNet.self),
         Family(ViT.self),
+        Family(RegNet.self),
     ]
 
     /// The family called `name` (a description's `family`), or nil.

@@ -4,9 +4,10 @@ The Python twin of Swift's `Families.all` (Sources/Models/Family.swift). A famil
 (resnet.py, vit.py) and exports FAMILY, a `common.Family`; adding one means writing that module and one line
 below. make_reference.py itself never asks which family it runs.
 """
-from . import resnet, vit
+from . import regnet, resnet, vit
 
 FAMILIES = [
     resnet.FAMILY,
     vit.FAMILY,
+    regnet.FAMILY,
 ]
