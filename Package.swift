@@ -59,6 +59,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        /// FaultLab: `vfw verify` with one fault planted through the `@_spi(Faults)` hooks (parity job, noise-floor
+        /// measurements). A test tool, not a product.
+        .executableTarget(name: "FaultLab", dependencies: ["VFW", "Models", "Verify", "TensorCore"], path: "Tests/FaultLab"),
+
         // MARK: - Tests
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Safetensors"]),

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Record what real PyTorch computes, layer by layer: the reference activations `vfw verify` checks against.
 
+<<<<<<< HEAD
     ~/.cache/vfw-venv/bin/python tools/make_reference.py --weights FILE --image IMAGE -o DIR
         [--key K] [--model NAME] [--all] [--batch N] [--synth-seed N]
 
@@ -9,8 +10,26 @@ tools/vfw_unwrap.py, README "Finding the weights in a checkpoint") into
 the real torchvision model with a strict load_state_dict, preprocesses IMAGE with the real torchvision
 transforms, runs the model (eval, float32, CPU, one thread, no_grad) and records the outputs of the tapped
 modules with forward hooks in the order they execute. Writes:
+=======
+    ~/.cache/vfw-venv/bin/python tools/make_reference.py --weights FILE --image IMAGE [--image IMAGE2 ...] -o DIR
+        [--model NAME] [--all] [--taps GLOB ...] [--batch N] [--synth-seed N] [--no-truth]
 
-    DIR/activations.safetensors   `input` (the preprocessed batch) and one float32 tensor per tap
+Loads FILE (a torch.save checkpoint, read with torch.load(weights_only=True), or a .safetensors file) into
+the real library's model with a strict load_state_dict, preprocesses every IMAGE (a folder: every .png, .jpg and
+.jpeg in it, by name) with the real transforms into one batch, runs the model (eval, float32, CPU, one thread,
+no_grad) and records the outputs of the tapped modules with forward hooks in the order they execute.
+>>>>>>> 2bb8624 (WIP floor)
+
+Then the truth: the same model in float64 (`model.double()`) on the same preprocessed batch cast to float64,
+with the same hooks. A float32 run is only as close to the mathematical result as its rounding allows (two
+correct float32 PyTorch runs of a deep ResNet disagree by ~6e-4); the float64 run is that result to ~1e-12, so
+`vfw verify` can tell Swift's error from PyTorch's own. It is stored as the bf16 difference truth - float32
+result: a bf16 holds 8 significant bits, so the stored truth is within 2^-9 (0.2%) of PyTorch's own error of it,
+at half the bytes of a float32 copy (which, rounded to float32, would be off by up to half an ulp of the value:
+as much as PyTorch's whole error in the first layers). Writes:
+
+    DIR/activations.safetensors   `input` (the preprocessed batch), one float32 tensor per tap, and per tap the
+                                  bf16 tensor `truth/TAP` = float64 result - float32 result
     DIR/manifest.json             what was run on what, validated against Schemas/reference-manifest.schema.json
 
 Taps are PyTorch module names. By default the block level (ResNet: conv1, bn1, relu, maxpool, every
@@ -18,8 +37,12 @@ layerL.B, avgpool, fc); with --all every module without children plus every bloc
 more than once in one forward (torchvision's BasicBlock calls its `relu` twice) is recorded once per call,
 later calls suffixed `#2`, `#3`: layer1.0.relu, layer1.0.relu#2.
 
---batch N stacks N copies of the image, copy i turned by (i // 2) % 4 counter-clockwise quarter turns and
-mirrored left-right when i is odd (PIL transposes before the transforms), so the batch holds distinct images.
+--taps GLOB (repeatable) records only the taps matching one of the globs (`*` any characters, dots included),
+to keep a reference over many photos small.
+
+--batch N stacks N copies of every image, copy i turned by (i // 2) % 4 counter-clockwise quarter turns and
+mirrored left-right when i is odd (PIL transposes before the transforms), so the batch holds distinct images:
+item b of the batch is copy b % N of image b // N (the manifest's `items`).
 
 The same inputs give byte-identical files (sorted JSON keys, no timestamps, one thread). Bad input (missing
 or unreadable file, unknown architecture, keys that do not fit the model) prints one line naming the file
@@ -31,6 +54,8 @@ library's model, which preprocessing preset it uses and which modules to tap und
 never asks which family it runs.
 """
 import argparse
+import copy
+import fnmatch
 import hashlib
 import json
 import os
@@ -43,15 +68,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_families as _families  # noqa: E402
 from reference_families.common import Family, InputError, one_line  # noqa: E402
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Bump when the files this script writes change for the same inputs.
-REVISION = 1
+REVISION = 2
 SCRIPT = "tools/make_reference.py"
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 SCHEMA_PATH = os.path.join(ROOT, "Schemas", "reference-manifest.schema.json")
 ACTIVATIONS = "activations.safetensors"
 MANIFEST = "manifest.json"
 INPUT_KEY = "input"
+TRUTH_PREFIX = "truth/"
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+TRUTH = {
+    "dtype": "float64",
+    "stored_as": "bf16-difference",
+    "how": "model.double() on the preprocessed batch cast to float64, the same hooks; stored per tap as the bf16 "
+           "tensor truth/TAP = float64 result - float32 result, so truth = float32 activation + float64(difference)",
+}
 
 
 def sha256_file(path: str) -> str:
@@ -211,9 +244,10 @@ def family_for(sd: dict, requested: Optional[str], path: str) -> Family:
 
 # MARK: - Recording
 
-def record(model, hooks: List[Tuple[str, str]], batch):
+def record(model, hooks: List[Tuple[str, str]], batch, keep=None):
     """Runs `model` on `batch`, returning [(tap name, output)] in execution order; `hooks` pairs each module
-    name to hook with the tap name it is recorded under."""
+    name to hook with the tap name it is recorded under; `keep` (a set of tap names, or None for all) chooses
+    which are returned. Outputs keep the model's dtype (float32, or float64 for the truth)."""
     import torch
 
     modules = dict(model.named_modules())
@@ -227,8 +261,9 @@ def record(model, hooks: List[Tuple[str, str]], batch):
             calls[name] = calls.get(name, 0) + 1
             base = rename[name]
             label = base if calls[name] == 1 else f"{base}#{calls[name]}"
-            # Clone: torchvision's in-place ReLU and `out += identity` later overwrite this very tensor.
-            out.append((label, output.detach().to(torch.float32).clone().contiguous()))
+            if keep is None or label in keep:
+                # Clone: torchvision's in-place ReLU and `out += identity` later overwrite this very tensor.
+                out.append((label, output.detach().clone().contiguous()))
         return hook
 
     rename = dict(hooks)
@@ -254,6 +289,20 @@ def library_versions():
     import torchvision
     return {"python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision.__version__,
             "pillow": PIL.__version__, "numpy": numpy.__version__, "safetensors": safetensors.__version__}
+
+
+def image_paths(given: List[str]) -> List[str]:
+    """--image arguments in order; a folder stands for its .png/.jpg/.jpeg files, sorted by name."""
+    paths = []
+    for p in given:
+        if os.path.isdir(p):
+            found = sorted(f for f in os.listdir(p) if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith("."))
+            if not found:
+                raise InputError(p, "is a folder holding no .png, .jpg or .jpeg file")
+            paths += [os.path.join(p, f) for f in found]
+        else:
+            paths.append(p)
+    return paths
 
 
 def load_image(path: str):
@@ -309,17 +358,35 @@ def make_reference(args) -> dict:
         name = synth["model"]
     model = family.load(weights_file, sd, name, config).to(torch.float32).eval()
 
-    image, image_info = load_image(args.image)
+    loaded = [load_image(p) for p in image_paths(args.image)]
     preset = family.preset(sd, config)
     transform = PRESETS[preset]()
-    batch = torch.stack([transform(batch_copy(image, i)) for i in range(args.batch)]).contiguous()
+    items = [{"image": i, "copy": c} for i in range(len(loaded)) for c in range(args.batch)]
+    batch = torch.stack([transform(batch_copy(loaded[it["image"]][0], it["copy"])) for it in items]).contiguous()
 
     if args.all and not family.has_all_level:
         print(f"note: --all taps the same modules as block level for the {family.name} family", file=sys.stderr)
     hooks = family.taps(model, args.all)
-    taps = record(model, hooks, batch)
+    keep = None
+    if args.taps:
+        labels = [n for n, _ in record(model, hooks, batch[:1])]  # every tap label, #2 suffixes included
+        for g in args.taps:
+            if not any(fnmatch.fnmatchcase(n, g) for n in labels):
+                raise InputError("--taps", f"'{g}' matches no tap of {name} (its taps: {', '.join(labels[:6])}, ...)")
+        keep = {n for n in labels if any(fnmatch.fnmatchcase(n, g) for g in args.taps)}
+    taps = record(model, hooks, batch, keep)
     names = [n for n, _ in taps]
     assert len(set(names)) == len(names) and INPUT_KEY not in names, names
+    assert all(t.dtype == torch.float32 for _, t in taps), "the float32 run produced another dtype"
+
+    truths = {}
+    if not args.no_truth:
+        # The same model in float64 on the same preprocessed batch: the result float32 only approximates.
+        model64 = copy.deepcopy(model).double().eval()
+        taps64 = record(model64, hooks, batch.double(), keep)
+        assert [n for n, _ in taps64] == names, "the float64 run recorded other taps"
+        for (n, t32), (_, t64) in zip(taps, taps64):
+            truths[n] = (t64 - t32.double()).to(torch.bfloat16).contiguous()
 
     weights = {"file": os.path.basename(weights_file), "sha256": sha256_file(weights_file),
                "tensors_sha256": tensor_digest(sd),
@@ -332,26 +399,33 @@ def make_reference(args) -> dict:
         "schema_version": SCHEMA_VERSION,
         "architecture": {"name": name, "family": family.name, "config": config},
         "weights": weights,
-        "image": image_info,
+        "images": [info for _, info in loaded],
+        "items": items,
         "preprocessing": {
             "preset": preset,
             "steps": ["PIL.Image.open(image).convert('RGB')"] + [repr(t) for t in transform.transforms],
             "batch_copies": BATCH_COPIES,
         },
-        "batch": args.batch,
+        "batch": len(items),
         "runtime": {"device": "cpu", "dtype": "float32", "threads": 1, "mode": "eval, torch.no_grad()"},
         "input": {"name": INPUT_KEY, "shape": list(batch.shape)},
         "tap_level": "all" if args.all and family.has_all_level else "block",
-        "taps": [{"name": n, "shape": list(t.shape)} for n, t in taps],
+        "taps": [dict({"name": n, "shape": list(t.shape)}, **({"truth": TRUTH_PREFIX + n} if n in truths else {}))
+                 for n, t in taps],
         "activations": {"file": ACTIVATIONS, "dtype": "f32"},
         "versions": library_versions(),
         "generator": {"script": SCRIPT, "revision": REVISION},
     }
+    if args.taps:
+        manifest["tap_selection"] = list(args.taps)
+    if truths:
+        manifest["truth"] = TRUTH
     validate(manifest, family)
 
     os.makedirs(args.output, exist_ok=True)
     tensors = {INPUT_KEY: batch}
     tensors.update(dict(taps))
+    tensors.update({TRUTH_PREFIX + n: d for n, d in truths.items()})
     write_atomically(os.path.join(args.output, ACTIVATIONS),
                      # One metadata entry: the library keeps __metadata__ in a hash map, so two would come out in
                      # either order and the bytes would differ from run to run.
@@ -370,14 +444,19 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="make_reference.py",
                                 description="Record reference activations from real PyTorch for `vfw verify`.")
     p.add_argument("--weights", required=True, help="torch.save checkpoint (.pth/.pt) or .safetensors")
-    p.add_argument("--image", required=True, help="the photo to run (any format PIL reads)")
+    p.add_argument("--image", required=True, action="append",
+                   help="a photo to run (any format PIL reads), or a folder of them; repeatable: one batch")
     p.add_argument("-o", "--output", required=True, help="folder to write manifest.json and activations.safetensors")
     p.add_argument("--key", default=None, metavar="K",
                    help="in a training checkpoint, the entry holding the weights (as `vfw convert --key`)")
     p.add_argument("--model", choices=all_models, metavar="NAME",
                    help="architecture, when the keys do not tell it: " + ", ".join(all_models))
     p.add_argument("--all", action="store_true", help="tap every leaf module and every block, not just blocks")
-    p.add_argument("--batch", type=int, default=1, help="number of (distinct) copies of the image (default 1)")
+    p.add_argument("--taps", action="append", metavar="GLOB",
+                   help="record only taps matching GLOB (repeatable; * matches any characters, dots included)")
+    p.add_argument("--batch", type=int, default=1, help="number of (distinct) copies of every image (default 1)")
+    p.add_argument("--no-truth", action="store_true",
+                   help="skip the float64 run (the reference then has no truth: vfw verify uses its tolerance only)")
     p.add_argument("--synth-seed", type=int, default=None,
                    help="record that the weights were made by `vfw synth` with this seed")
     args = p.parse_args(argv)
@@ -397,8 +476,10 @@ def main(argv=None) -> int:
     except InputError as e:
         print(str(e), file=sys.stderr)
         return 2
-    print(f"{args.output}: {manifest['architecture']['name']} on {manifest['image']['file']} (batch {args.batch}), "
-          f"{len(manifest['taps'])} taps")
+    files = ", ".join(i["file"] for i in manifest["images"])
+    truth = " with the float64 truth" if "truth" in manifest else ""
+    print(f"{args.output}: {manifest['architecture']['name']} on {files} (batch {manifest['batch']}), "
+          f"{len(manifest['taps'])} taps{truth}")
     return 0
 
 

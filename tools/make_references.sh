@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Regenerates the committed references in Reference/ (run only when their content must change).
 #   bash tools/make_references.sh [resnet18 ...]
-# Weights are `vfw synth` weights (seed 0): the manifest records model, seed and the file's SHA-256, and
-# `vfw verify --model NAME` regenerates them in memory, so no weights file is committed.
+# Weights are `vfw synth` weights (seed 0): the manifest records model, seed and the tensors' digest, and
+# `vfw verify --model NAME` regenerates them in memory, so no weights file is committed. Every reference holds the
+# float64 truth of each tap (bf16 differences, +50% of the float32 activations). Photos: Reference/images
+# (tools/make_reference_images.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$HOME/.cache/vfw-venv/bin/python}
 VFW=${VFW:-.build/release/vfw}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-want=${*:-"resnet18 vit-base regnet_y_400mf"}
+want=${*:-"resnet18 resnet18-photos vit-base regnet_y_400mf"}
 for name in $want; do
   case $name in
     resnet18)
       $VFW synth --model resnet18 --seed 0 -o "$TMP/resnet18-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/resnet18-synth.safetensors" --synth-seed 0 \
         --image Reference/images/chelsea.png -o Reference/resnet18 ;;
+    resnet18-photos)
+      # Four photos of different kinds in one batch (a photo, grayscale, an odd-size JPEG, RGBA). To stay small
+      # (Reference/ under 60 MB) only the last block of each stage and the head: 9 MB; every block would be 20 MB,
+      # with the stem 34 MB.
+      $VFW synth --model resnet18 --seed 0 -o "$TMP/resnet18-synth.safetensors" --force
+      $PYTHON tools/make_reference.py --weights "$TMP/resnet18-synth.safetensors" --synth-seed 0 \
+        --image Reference/images/coffee.png --image Reference/images/camera.png --image Reference/images/rocket.jpg \
+        --image Reference/images/astronaut-alpha.png --taps 'layer?.1' --taps avgpool --taps fc -o Reference/resnet18-photos ;;
     vit-base)
       # google/vit-base-patch16-224-in21k configuration (ViTModel with pooler), preprocessed by the real
       # ViTImageProcessor (PIL backend).

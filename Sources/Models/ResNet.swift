@@ -149,7 +149,8 @@ struct ConvBN {
     let mean: Tensor, variance: Tensor, gamma: Tensor, beta: Tensor
     let foldedWeight: Tensor, foldedBias: Tensor
     /// The folded convolution prepared once at load (Winograd-transformed weights for 3x3 stride-1 convs).
-    let prepared: PreparedConv2d
+    /// (`var` only so that ResNetFaults.swift can plant a fault in a test.)
+    var prepared: PreparedConv2d
     let stride: Int, padding: Int, groups: Int, eps: Float
 
     /// Second moment E[x²] of this unit's output, as estimated for synthetic weights (see `init`).
@@ -209,7 +210,7 @@ struct ConvBN {
 /// torchvision BasicBlock (expansion 1) or Bottleneck (expansion 4, "ResNet v1.5": stride on the 3x3 conv2).
 struct ResidualBlock {
     let name: String
-    let convs: [ConvBN]
+    var convs: [ConvBN]
     let downsample: ConvBN?
     /// Estimated E[x²] of the block's output (synthetic weights only; see ConvBN).
     let outputMoment: Float

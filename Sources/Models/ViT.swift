@@ -281,6 +281,8 @@ struct ViTEncoderLayer {
     let attentionOutput: ViTLinear
     let intermediate: ViTLinear
     let output: ViTLinear
+    /// The MLP's activation: exact GELU. Test-only fault (ViTFaults.swift): tanh-GELU. Off in every real model.
+    var mlpActivation: Activation = .gelu
 
     init(_ s: WeightScope, config c: ViTConfig) throws {
         name = s.prefix
@@ -310,7 +312,7 @@ struct ViTEncoderLayer {
         var x = x
         let a = attention(qkv: qkv(layernormBefore(x)), heads: heads)
         addInPlace(&x, attentionOutput(a))
-        let m = intermediate(layernormAfter(x), activation: .gelu)
+        let m = intermediate(layernormAfter(x), activation: mlpActivation)
         addInPlace(&x, output(m))
         taps.record(name, x)
         return x
@@ -323,7 +325,7 @@ public struct ViT {
     public let config: ViTConfig
     let patchWeight: Tensor, patchBias: Tensor
     let clsToken: Tensor, positions: Tensor
-    let layers: [ViTEncoderLayer]
+    var layers: [ViTEncoderLayer]
     let finalNorm: ViTLayerNorm
     let pooler: ViTLinear?
     let classifier: ViTLinear?

@@ -28,6 +28,13 @@ public struct VerifySettings {
     public var requirePatternsMatch = true
     /// A histogram for every failing tap, not only the failure source (the HTML page draws them all).
     public var histogramEveryFailure = false
+    /// Tolerance only (`--strict`): the noise floor does not pass a tap even when the reference has a truth.
+    public var strict = false
+    /// k of the noise floor (`--noise-floor K`; nil: `NoiseFloor.defaultFactor`).
+    public var noiseFactor: Double?
+    /// Run only the mode's own pass: no isolated run beside a chained one (or the reverse), so no
+    /// introduced / inherited columns (`--single-run`).
+    public var singleRun = false
 
     public init(isolated: Bool = false, tapPatterns: [String] = [], tolerance: Double? = nil, atol: Double? = nil,
                 rtol: Double? = nil, metric: Metric = .allclose, rules: [ToleranceRule] = [], weightsDType: DType? = nil) {
@@ -207,7 +214,8 @@ public enum VerifyRunner {
             origin = "default for \(loaded.precision.rawValue) weights"
         }
         let policy = TolerancePolicy(base: Tolerance(atol: s.atol ?? value, rtol: s.rtol ?? value, metric: s.metric),
-                                     rules: s.rules, origin: origin)
+                                     rules: s.rules, origin: origin,
+                                     noiseFloor: s.strict ? nil : NoiseFloor(factor: s.noiseFactor ?? NoiseFloor.defaultFactor))
 
         // Taps the model does not have are a reference / model mismatch (exit 2), found before running.
         let g = model.moduleGraph
@@ -216,13 +224,14 @@ public enum VerifyRunner {
             throw PipelineError.input("\(ref.manifestPath): the model has no module named \(unknown.prefix(3).map { "'\($0)'" }.joined(separator: ", ")); its modules are named like \(g.nodes.prefix(5).map(\.name).joined(separator: ", "))")
         }
 
-        // Chained activations: always in chained mode; in isolated mode only for taps that cannot run alone.
+        // Both runs by default: the verdict's (the mode's) and the other one, for introduced vs inherited. Isolated
+        // runs need the reference to record a module's inputs; the chained run is one forward pass.
         let recorded = Set(allTaps)
         var feeds: [String: [String]] = [:]
-        if s.isolated {
+        if s.isolated || !s.singleRun {
             for t in selected { if let from = g.recordedInputs(of: t, recorded: recorded) { feeds[t] = from } }
         }
-        let needChained = selected.filter { feeds[$0] == nil }
+        let needChained = s.isolated && s.singleRun ? selected.filter { feeds[$0] == nil } : selected
         var produced: [String: Tensor] = [:]
         if !needChained.isEmpty {
             let recorder = TapRecorder(.names(Set(needChained)))
@@ -233,6 +242,11 @@ public enum VerifyRunner {
                 throw PipelineError.input("\(ref.manifestPath): the model has no module named \(absent.prefix(3).map { "'\($0)'" }.joined(separator: ", ")); its modules are named like \(recorder.offered.prefix(5).joined(separator: ", "))")
             }
         }
+        var isolatedOut: [String: Tensor] = [:]
+        for (t, from) in feeds {
+            let inputs = from.map { $0 == ModuleGraph.modelInput ? x : ref.activation(named: $0) }
+            do { isolatedOut[t] = try model.runIsolated(t, inputs: inputs) } catch let e as ModelError { throw PipelineError.input("\(ref.activationsPath): \(e)") }
+        }
 
         var report = VerifyReport(policy: policy, mode: s.isolated ? .isolated : .chained,
                                   header: ref.reportHeader + [ReportField("weights used", loaded.note)])
@@ -240,13 +254,14 @@ public enum VerifyRunner {
         if let r = loaded.roundedTo {
             report.notes.append("weights rounded to \(r.rawValue) (round to nearest even) before running: --weights-dtype \(r.rawValue)")
         }
+        let items = ref.manifest.batch
+        if items > 1 { report.itemLabels = (0..<items).map(ref.manifest.itemLabel) }
         let selectedSet = Set(selected)
         for t in selected {
             let actual: Tensor
             let feed: Feed
-            if let from = feeds[t] {
-                let inputs = from.map { $0 == ModuleGraph.modelInput ? x : ref.activation(named: $0) }
-                do { actual = try model.runIsolated(t, inputs: inputs) } catch let e as ModelError { throw PipelineError.input("\(ref.activationsPath): \(e)") }
+            if s.isolated, let from = feeds[t] {
+                actual = isolatedOut[t]!
                 feed = .isolated(from: from)
             } else {
                 actual = produced[t]!
@@ -258,8 +273,21 @@ public enum VerifyRunner {
                     feed = .chained
                 }
             }
-            report.add(tap: t, actual: actual, expected: ref.activation(named: t),
-                       inputs: g.upstreamTaps(of: t, recorded: selectedSet), feed: feed, classifier: g.logits == t)
+            let expected = ref.activation(named: t)
+            report.add(tap: t, actual: actual, expected: expected, truth: ref.truth(named: t),
+                       inputs: g.upstreamTaps(of: t, recorded: selectedSet), feed: feed, classifier: g.logits == t, items: items)
+            // Introduced vs inherited, when both runs have this tap.
+            if let iso = isolatedOut[t], let chained = produced[t], iso.shape == expected.shape, chained.shape == expected.shape {
+                let i = report.results.count - 1
+                report.results[i].attribution = Attribution(introduced: maxAbsError(iso, expected), chained: maxAbsError(chained, expected))
+            }
+        }
+        // What each tap inherits: the largest chained error among the taps feeding it.
+        let chainedByName = Dictionary(report.results.compactMap { r in r.attribution.map { (r.name, $0.chained) } }, uniquingKeysWith: { a, _ in a })
+        for i in report.results.indices where report.results[i].attribution != nil {
+            let ups = report.results[i].inputs ?? []
+            let inherited = ups.compactMap { chainedByName[$0] }
+            if !inherited.isEmpty, inherited.count == ups.count { report.results[i].attribution!.inherited = inherited.max() }
         }
         return report
     }

@@ -7,6 +7,11 @@
 //   nmse      the whole tap: Σ(a − e)² / Σe² ≤ atol              (mse(a, e) / mse(e, 0))
 // The single threshold of max-abs, cosine and nmse is `atol` (what --tolerance and --atol set). All
 // arithmetic is in Double, so a rule is applied to the exact Float values with no rounding of its own.
+//
+// With a float64 truth t (ReferenceSet.truth(named:)), a second rule, the noise floor, judges the whole tap:
+//   noise floor  max |a − t| ≤ k · max |e − t|   (Swift's error at most k times PyTorch float32's own)
+// and the tap passes when either rule holds (unless --strict): float32 noise as large as PyTorch's own is not
+// drift, however it compares with a fixed tolerance. Why per tap, and k: README "The noise floor".
 
 import Foundation
 import TensorCore
@@ -78,6 +83,133 @@ public struct Tolerance: Codable, Sendable, Equatable, CustomStringConvertible {
         try c.encode(metric, forKey: .metric)
         try c.encode(atol, forKey: .atol)
         try c.encode(rtol, forKey: .rtol)
+    }
+}
+
+/// The second rule: with a float64 truth, a tap also passes when max |swift − truth| ≤ factor · max |torch − truth|.
+public struct NoiseFloor: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// k: how many times PyTorch float32's own error Swift's may be.
+    public var factor: Double
+
+    /// k = 4 (README "The noise floor": correct float32 runs stay below 2.3 on every tap of ResNets and ViTs over
+    /// real photos, planted subtle faults reach 14 and more).
+    public static let defaultFactor = 4.0
+
+    public init(factor: Double = NoiseFloor.defaultFactor) { self.factor = factor }
+
+    /// `max |swift - truth| <= 4 x max |torch - truth|`.
+    public var description: String { "max |swift - truth| <= \(formatFactor(factor)) x max |torch - truth|" }
+
+    enum CodingKeys: String, CodingKey { case factor }
+}
+
+/// `4`, `2.5`: k as written on the command line.
+func formatFactor(_ k: Double) -> String { k == k.rounded() && abs(k) < 1e15 ? String(Int(k)) : formatExp(k) }
+
+/// Swift's and PyTorch float32's errors against the float64 truth, over one tap (or one batch item).
+public struct TruthErrors: Sendable, Equatable, Encodable {
+    /// max |swift − truth|.
+    public var swift: Double
+    /// max |torch − truth|: PyTorch float32's own error, the noise floor.
+    public var torch: Double
+    /// √mean (swift − truth)², √mean (torch − truth)².
+    public var swiftRMS: Double
+    public var torchRMS: Double
+
+    public init(swift: Double, torch: Double, swiftRMS: Double, torchRMS: Double) {
+        self.swift = swift
+        self.torch = torch
+        self.swiftRMS = swiftRMS
+        self.torchRMS = torchRMS
+    }
+
+    /// swift / torch: 1 when both are 0, +∞ when only PyTorch is exact, NaN when Swift's error is NaN.
+    public var ratio: Double {
+        if swift.isNaN || torch.isNaN { return .nan }
+        if torch == 0 { return swift == 0 ? 1 : .infinity }
+        return swift / torch
+    }
+
+    enum CodingKeys: String, CodingKey { case swift, torch, ratio, swiftRMS = "swift_rms", torchRMS = "torch_rms" }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNumber(swift, forKey: .swift)
+        try c.encodeNumber(torch, forKey: .torch)
+        try c.encodeNumber(ratio, forKey: .ratio)
+        try c.encodeNumber(swiftRMS, forKey: .swiftRMS)
+        try c.encodeNumber(torchRMS, forKey: .torchRMS)
+    }
+}
+
+/// One batch item's share of a tap (references over several photos): its max |swift − reference| and, with a
+/// truth, both errors against it.
+public struct ItemErrors: Sendable, Equatable, Encodable {
+    public var maxAbs: Double
+    public var truth: TruthErrors?
+
+    enum CodingKeys: String, CodingKey { case maxAbs = "max_abs", truth }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNumber(maxAbs, forKey: .maxAbs)
+        try c.encodeIfPresent(truth, forKey: .truth)
+    }
+}
+
+/// Which rule a verdict rests on.
+public enum Decision: String, Sendable, Encodable {
+    /// Passed: within the tolerance of PyTorch float32.
+    case tolerance
+    /// Passed: outside the tolerance, but Swift's error against the truth is within the noise floor.
+    case noiseFloor = "noise-floor"
+    /// Failed: outside the tolerance and above the noise floor.
+    case both = "tolerance+noise-floor"
+    /// Failed: outside the tolerance, the only rule applied (no truth, or --strict).
+    case toleranceOnly = "tolerance-only"
+
+    /// For the report's `rule` column.
+    public var label: String {
+        switch self {
+        case .tolerance: return "tolerance"
+        case .noiseFloor: return "noise floor"
+        case .both: return "both"
+        case .toleranceOnly: return "tolerance"
+        }
+    }
+}
+
+/// Introduced vs inherited: the same tap from the chained and the isolated run.
+public struct Attribution: Sendable, Equatable, Encodable {
+    /// max |swift − reference| of the module run alone on the reference activations of its inputs: the error it
+    /// introduces itself.
+    public var introduced: Double
+    /// max |swift − reference| end to end: what it introduces plus what reaches it from upstream, grown or damped.
+    public var chained: Double
+    /// The largest chained max |swift − reference| among the taps feeding it: the error it inherits (nil when
+    /// the model input feeds it, which is exact).
+    public var inherited: Double?
+
+    public init(introduced: Double, chained: Double, inherited: Double? = nil) {
+        self.introduced = introduced
+        self.chained = chained
+        self.inherited = inherited
+    }
+
+    /// chained / inherited: how much this module grows the error it receives (nil without an inherited error).
+    public var gain: Double? {
+        guard let i = inherited, i > 0, i.isFinite, chained.isFinite else { return nil }
+        return chained / i
+    }
+
+    enum CodingKeys: String, CodingKey { case introduced, chained, inherited, gain }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNumber(introduced, forKey: .introduced)
+        try c.encodeNumber(chained, forKey: .chained)
+        if let inherited { try c.encodeNumber(inherited, forKey: .inherited) }
+        if let gain { try c.encodeNumber(gain, forKey: .gain) }
     }
 }
 
@@ -178,6 +310,34 @@ public struct TapResult: Sendable, Encodable {
     public var agreement: ClassAgreement?
     /// Error magnitudes by decade (computed for the failure source).
     public var histogram: ErrorHistogram?
+    /// Today's rule: every element (or the whole-tap measure) within `tolerance` of the reference.
+    public var withinTolerance = false
+    /// max |a − e| / allowed over the elements (allclose, max-abs): the share of the tolerance used, ≤ 1 within it.
+    public var toleranceUsed: Double?
+    /// Swift's and PyTorch's errors against the float64 truth; nil when the tap has no truth.
+    public var truth: TruthErrors?
+    /// The noise-floor rule applied (nil: not applied, for want of a truth or under --strict).
+    public var noiseFloor: NoiseFloor?
+    /// max |swift − truth| ≤ k · max |torch − truth|; nil when the rule was not applied.
+    public var withinNoiseFloor: Bool?
+    /// Per batch item, when the batch holds more than one.
+    public var items: [ItemErrors]?
+    /// The other run's view of this tap (chained vs isolated); nil when only one ran.
+    public var attribution: Attribution?
+
+    /// The rule the verdict rests on.
+    public var decidedBy: Decision {
+        if passed { return withinTolerance ? .tolerance : .noiseFloor }
+        return withinNoiseFloor == nil ? .toleranceOnly : .both
+    }
+
+    /// The batch item with the largest max |swift − reference| (NaN counts as largest; the first of equals).
+    public var worstItem: Int? {
+        guard let items, !items.isEmpty else { return nil }
+        var best = 0
+        for i in items.indices.dropFirst() where exceeds(items[i].maxAbs, items[best].maxAbs) { best = i }
+        return best
+    }
 
     /// A result for a tap the model did not produce.
     public static func missing(tap name: String, shape: [Int], tolerance: Tolerance = Tolerance()) -> TapResult {
@@ -222,6 +382,9 @@ public struct TapResult: Sendable, Encodable {
         guard !passed else { return nil }
         if let p = problem { return p }
         var parts: [String] = []
+        if let t = truth, let f = noiseFloor, withinNoiseFloor == false {
+            parts.append("max |swift - truth| \(formatNumber(t.swift, "%.1e")) is \(formatRatio(t.ratio)) PyTorch float32's own \(formatNumber(t.torch, "%.1e")) (noise floor: at most \(formatFactor(f.factor))x)")
+        }
         if !tolerance.metric.isElementwise, let m = measured, !(m <= tolerance.atol) {
             let what = tolerance.metric == .cosine ? "1 - cosine" : "nmse"
             parts.append("\(what) \(formatNumber(m, "%.1e")) > \(formatExp(tolerance.atol))")
@@ -242,6 +405,8 @@ public struct TapResult: Sendable, Encodable {
         case name, shape, actualShape = "actual_shape", status, maxAbs = "max_abs", maxRel = "max_rel", meanAbs = "mean_abs"
         case cosine, nmse, mismatched, elementCount = "element_count", worst, tolerance, passed, problem
         case inputs, feed, fedFrom = "fed_from", feedNote = "feed_note", agreement, histogram
+        case withinTolerance = "within_tolerance", toleranceUsed = "tolerance_used", truth, noiseFloor = "noise_floor", withinNoiseFloor = "within_noise_floor"
+        case decidedBy = "decided_by", items, worstItem = "worst_item", attribution
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -270,11 +435,29 @@ public struct TapResult: Sendable, Encodable {
         }
         try c.encodeIfPresent(agreement, forKey: .agreement)
         try c.encodeIfPresent(histogram, forKey: .histogram)
+        try c.encode(withinTolerance, forKey: .withinTolerance)
+        if let toleranceUsed { try c.encodeNumber(toleranceUsed, forKey: .toleranceUsed) }
+        try c.encodeIfPresent(truth, forKey: .truth)
+        try c.encodeIfPresent(noiseFloor, forKey: .noiseFloor)
+        try c.encodeIfPresent(withinNoiseFloor, forKey: .withinNoiseFloor)
+        try c.encode(decidedBy, forKey: .decidedBy)
+        try c.encodeIfPresent(items, forKey: .items)
+        try c.encodeIfPresent(worstItem, forKey: .worstItem)
+        try c.encodeIfPresent(attribution, forKey: .attribution)
     }
 }
 
-/// Compares `actual` with the reference `expected` for tap `name`.
-public func compare(tap name: String, actual: Tensor, expected: Tensor, tolerance: Tolerance = Tolerance()) -> TapResult {
+/// `2.3x`, `0.8x`, `inf x`.
+func formatRatio(_ r: Double) -> String {
+    guard r.isFinite else { return formatNumber(r, "") + "x" }
+    return String(format: r < 9.95 ? "%.1fx" : "%.0fx", r)
+}
+
+/// Compares `actual` with the reference `expected` for tap `name`. With `truth` (the float64 truth of
+/// `expected`, same element count), also both errors against it, and with `noiseFloor` the noise-floor rule.
+/// `items` > 1 splits the first dimension into that many batch items for per-item figures.
+public func compare(tap name: String, actual: Tensor, expected: Tensor, tolerance: Tolerance = Tolerance(),
+                    truth: [Double]? = nil, noiseFloor: NoiseFloor? = nil, items: Int = 1) -> TapResult {
     guard actual.shape == expected.shape else {
         return TapResult(name: name, shape: expected.shape, actualShape: actual.shape, status: .shapeMismatch, tolerance: tolerance)
     }
@@ -282,6 +465,7 @@ public func compare(tap name: String, actual: Tensor, expected: Tensor, toleranc
     let n = expected.count
     var maxAbs = 0.0, maxRel = 0.0, sumAbs = 0.0, dot = 0.0, aa = 0.0, ee = 0.0, sqErr = 0.0
     var mismatched = 0
+    var used = 0.0
     var worst = -1, worstD = 0.0, worstFails = false
     // allowed(e) = base + slope·|e|, hoisted out of the loop.
     let base = tolerance.allowed(0), slope = tolerance.metric == .allclose ? tolerance.rtol : 0
@@ -292,6 +476,11 @@ public func compare(tap name: String, actual: Tensor, expected: Tensor, toleranc
                 let d = (av == ev || (av.isNaN && ev.isNaN)) ? 0 : abs(av - ev)
                 let ok = ev.isFinite ? (av.isFinite && d <= base + slope * abs(ev)) : d == 0
                 if !ok { mismatched += 1 }
+                if ev.isFinite {
+                    let allowed = base + slope * abs(ev)
+                    let u = av.isFinite ? (d == 0 ? 0 : allowed > 0 ? d / allowed : .infinity) : .infinity
+                    if exceeds(u, used) { used = u }
+                }
                 if exceeds(d, maxAbs) { maxAbs = d }
                 if ev != 0 { let r = d / abs(ev); if exceeds(r, maxRel) { maxRel = r } }
                 sumAbs += d
@@ -319,6 +508,7 @@ public func compare(tap name: String, actual: Tensor, expected: Tensor, toleranc
     }
     result.nmse = ee == 0 ? (sqErr == 0 ? 0 : .infinity) : sqErr / ee
     result.mismatched = mismatched
+    if tolerance.metric.isElementwise { result.toleranceUsed = used }
     if worst >= 0 {
         let e = expected.data[worst]
         result.worst = WorstElement(index: multiIndex(worst, shape: expected.shape), flatIndex: worst, actual: actual.data[worst],
@@ -328,8 +518,68 @@ public func compare(tap name: String, actual: Tensor, expected: Tensor, toleranc
     }
     // The whole-tap metrics: a NaN measure never passes.
     let wholeTapOK = tolerance.metric.isElementwise || (result.measured.map { $0 <= tolerance.atol } ?? false)
-    result.passed = mismatched == 0 && wholeTapOK
+    result.withinTolerance = mismatched == 0 && wholeTapOK
+    if let truth {
+        precondition(truth.count == n, "compare: the truth of \(name) has \(truth.count) elements for \(n)")
+        result.truth = truthErrors(actual.data, expected.data, truth, 0..<n)
+        if let floor = noiseFloor, let t = result.truth {
+            result.noiseFloor = floor
+            // A NaN error never passes; an exact PyTorch lets only an exact Swift through.
+            result.withinNoiseFloor = t.swift <= floor.factor * t.torch
+        }
+    }
+    if items > 1, n % items == 0 {
+        let chunk = n / items
+        result.items = (0..<items).map { b in
+            let r = (b * chunk)..<((b + 1) * chunk)
+            var m = 0.0
+            for i in r {
+                let av = Double(actual.data[i]), ev = Double(expected.data[i])
+                let d = (av == ev || (av.isNaN && ev.isNaN)) ? 0 : abs(av - ev)
+                if exceeds(d, m) { m = d }
+            }
+            return ItemErrors(maxAbs: m, truth: truth.map { truthErrors(actual.data, expected.data, $0, r) })
+        }
+    }
+    result.passed = result.withinTolerance || result.withinNoiseFloor == true
     return result
+}
+
+/// max |actual − expected| in Double, as `compare` measures it (equal values, NaN against NaN included, differ by
+/// 0; NaN elsewhere is the largest). Precondition: the same element count.
+public func maxAbsError(_ actual: Tensor, _ expected: Tensor) -> Double {
+    precondition(actual.count == expected.count, "maxAbsError: \(actual.count) and \(expected.count) elements")
+    var m = 0.0
+    actual.data.withUnsafeBufferPointer { a in
+        expected.data.withUnsafeBufferPointer { e in
+            for i in 0..<a.count {
+                let av = Double(a[i]), ev = Double(e[i])
+                let d = (av == ev || (av.isNaN && ev.isNaN)) ? 0 : abs(av - ev)
+                if exceeds(d, m) { m = d }
+            }
+        }
+    }
+    return m
+}
+
+/// max and RMS of |a − t| and |e − t| over `range` (NaN in `a` makes Swift's max NaN).
+func truthErrors(_ a: [Float], _ e: [Float], _ t: [Double], _ range: Range<Int>) -> TruthErrors {
+    var sMax = 0.0, tMax = 0.0, sSq = 0.0, tSq = 0.0
+    a.withUnsafeBufferPointer { ap in
+        e.withUnsafeBufferPointer { ep in
+            t.withUnsafeBufferPointer { tp in
+                for i in range {
+                    let ds = abs(Double(ap[i]) - tp[i]), dt = abs(Double(ep[i]) - tp[i])
+                    if exceeds(ds, sMax) { sMax = ds }
+                    if dt > tMax { tMax = dt }
+                    sSq += ds * ds
+                    tSq += dt * dt
+                }
+            }
+        }
+    }
+    let n = Double(Swift.max(1, range.count))
+    return TruthErrors(swift: sMax, torch: tMax, swiftRMS: (sSq / n).squareRoot(), torchRMS: (tSq / n).squareRoot())
 }
 
 /// `x > y`, with NaN above every number (and a NaN `y` never exceeded).

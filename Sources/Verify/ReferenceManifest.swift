@@ -1,7 +1,9 @@
-// manifest.json of a reference folder, mirroring Schemas/reference-manifest.schema.json (schema version 1).
+// manifest.json of a reference folder, mirroring Schemas/reference-manifest.schema.json (schema versions 1 and 2).
 //
 // Unknown properties are ignored (a newer writer may add some); every property the schema requires is
 // required here too, so a damaged manifest is reported by the name of the field that is wrong.
+// Version 2 lists the batch's photos (`images`) and which photo and copy each batch item is (`items`), where
+// version 1 had one `image` whose copies made the batch; and a tap may name its float64 truth (`truth`).
 
 import Foundation
 import Models
@@ -11,10 +13,14 @@ import TensorCore
 public struct ReferenceTap: Codable, Sendable, Equatable, Hashable {
     public var name: String
     public var shape: [Int]
+    /// The activations-file tensor holding this tap's truth (`truth/NAME`, see `ReferenceManifest.Truth`); nil
+    /// when the reference has none for it.
+    public var truth: String?
 
-    public init(name: String, shape: [Int]) {
+    public init(name: String, shape: [Int], truth: String? = nil) {
         self.name = name
         self.shape = shape
+        self.truth = truth
     }
 }
 
@@ -23,9 +29,12 @@ public struct ReferenceManifest: Codable, Sendable, Equatable {
     /// The model, as Models describes it (the .vfw header's `architecture` object).
     public var architecture: ModelDescription
     public var weights: Weights
-    public var image: Image
+    /// The photos of the batch, in order (version 1: its one `image`).
+    public var images: [Image]
+    /// Which photo and which copy of it each batch item is (version 1: item b is copy b of the one image).
+    public var items: [Item]
     public var preprocessing: Preprocessing
-    /// Number of images in the batch (the first dimension of `input` and of every tap).
+    /// Number of items in the batch (the first dimension of `input` and of every tap).
     public var batch: Int
     public var runtime: Runtime
     /// The preprocessed batch, stored under `input.name` ("input").
@@ -38,10 +47,94 @@ public struct ReferenceManifest: Codable, Sendable, Equatable {
     /// Library versions that computed the reference: python, torch, torchvision, pillow, numpy, safetensors.
     public var versions: [String: String]
     public var generator: Generator
+    /// How the truths were computed and stored; nil when no tap has one.
+    public var truth: Truth?
+    /// The globs `make_reference.py --taps` chose the taps with, when it did.
+    public var tapSelection: [String]?
+
+    /// The first photo (the only one of a version-1 reference).
+    public var image: Image { images[0] }
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion = "schema_version", architecture, weights, image, preprocessing, batch, runtime, input
-        case tapLevel = "tap_level", taps, activations, versions, generator
+        case schemaVersion = "schema_version", architecture, weights, image, images, items, preprocessing, batch, runtime, input
+        case tapLevel = "tap_level", taps, activations, versions, generator, truth, tapSelection = "tap_selection"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        architecture = try c.decode(ModelDescription.self, forKey: .architecture)
+        weights = try c.decode(Weights.self, forKey: .weights)
+        if schemaVersion == 1 {
+            images = [try c.decode(Image.self, forKey: .image)]
+        } else {
+            images = try c.decode([Image].self, forKey: .images)
+        }
+        preprocessing = try c.decode(Preprocessing.self, forKey: .preprocessing)
+        batch = try c.decode(Int.self, forKey: .batch)
+        items = schemaVersion == 1 ? (0..<max(batch, 0)).map { Item(image: 0, copy: $0) } : try c.decode([Item].self, forKey: .items)
+        runtime = try c.decode(Runtime.self, forKey: .runtime)
+        input = try c.decode(ReferenceTap.self, forKey: .input)
+        tapLevel = try c.decode(String.self, forKey: .tapLevel)
+        taps = try c.decode([ReferenceTap].self, forKey: .taps)
+        activations = try c.decode(Activations.self, forKey: .activations)
+        versions = try c.decode([String: String].self, forKey: .versions)
+        generator = try c.decode(Generator.self, forKey: .generator)
+        truth = try c.decodeIfPresent(Truth.self, forKey: .truth)
+        tapSelection = try c.decodeIfPresent([String].self, forKey: .tapSelection)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(architecture, forKey: .architecture)
+        try c.encode(weights, forKey: .weights)
+        if schemaVersion == 1 { try c.encode(image, forKey: .image) } else {
+            try c.encode(images, forKey: .images)
+            try c.encode(items, forKey: .items)
+        }
+        try c.encode(preprocessing, forKey: .preprocessing)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(runtime, forKey: .runtime)
+        try c.encode(input, forKey: .input)
+        try c.encode(tapLevel, forKey: .tapLevel)
+        try c.encode(taps, forKey: .taps)
+        try c.encode(activations, forKey: .activations)
+        try c.encode(versions, forKey: .versions)
+        try c.encode(generator, forKey: .generator)
+        try c.encodeIfPresent(truth, forKey: .truth)
+        try c.encodeIfPresent(tapSelection, forKey: .tapSelection)
+    }
+
+    /// Batch item `index` in words: `camera.png`, or `chelsea.png copy 2` when the photo has several copies.
+    public func itemLabel(_ index: Int) -> String {
+        guard index >= 0, index < items.count, items[index].image < images.count else { return "item \(index)" }
+        let it = items[index]
+        let copies = items.filter { $0.image == it.image }.count
+        return images[it.image].file + (copies > 1 ? " copy \(it.copy)" : "")
+    }
+
+    /// One batch item: copy `copy` (preprocessing.batchCopies says how copies differ) of photo `image`.
+    public struct Item: Codable, Sendable, Equatable {
+        public var image: Int
+        public var copy: Int
+
+        public init(image: Int, copy: Int) {
+            self.image = image
+            self.copy = copy
+        }
+    }
+
+    /// The float64 truth: what the float32 activations approximate (make_reference.py runs `model.double()` on
+    /// the preprocessed batch cast to float64). Stored per tap as `stored_as` says: `bf16-difference`, a BF16
+    /// tensor D of the tap's shape, truth = activation + D computed in Double (D's 8 significant bits put the
+    /// truth within 2^-9 of PyTorch's own error of it).
+    public struct Truth: Codable, Sendable, Equatable {
+        public var dtype: String
+        public var storedAs: String
+        public var how: String
+
+        enum CodingKeys: String, CodingKey { case dtype, storedAs = "stored_as", how }
     }
 
     public struct Weights: Codable, Sendable, Equatable {
@@ -120,9 +213,9 @@ extension ReferenceManifest {
         } catch {
             throw invalid(error, path: path)
         }
-        guard version.schemaVersion == ReferenceSet.supportedSchemaVersion else {
+        guard ReferenceSet.supportedSchemaVersions.contains(version.schemaVersion) else {
             throw VerifyError.unsupportedSchemaVersion(path: path, found: version.schemaVersion,
-                                                       supported: ReferenceSet.supportedSchemaVersion)
+                                                       supported: ReferenceSet.supportedSchemaVersions.upperBound)
         }
         let manifest: ReferenceManifest
         do {
@@ -138,6 +231,19 @@ extension ReferenceManifest {
     func check(path: String) throws {
         func bad(_ field: String, _ reason: String) -> VerifyError { .invalidManifest(path: path, field: field, reason: reason) }
         guard batch >= 1 else { throw bad("batch", "must be at least 1, found \(batch)") }
+        guard !images.isEmpty else { throw bad("images", "lists no image") }
+        guard items.count == batch else { throw bad("items", "lists \(items.count) items for a batch of \(batch)") }
+        for (i, it) in items.enumerated() where it.image < 0 || it.image >= images.count || it.copy < 0 {
+            throw bad("items[\(i)]", "names image \(it.image) copy \(it.copy), but there are \(images.count) images")
+        }
+        if let t = truth {
+            guard t.dtype == "float64", t.storedAs == "bf16-difference" else {
+                throw bad("truth", "stores a \(t.dtype) truth as \(t.storedAs), which this vfw does not read (it reads a float64 truth stored as bf16-difference)")
+            }
+        }
+        if taps.contains(where: { $0.truth != nil }) && truth == nil {
+            throw bad("truth", "missing, but taps name truth tensors")
+        }
         guard input.name == "input" else { throw bad("input.name", "must be \"input\", found \"\(input.name)\"") }
         guard input.shape.allSatisfy({ $0 >= 0 }) else { throw bad("input.shape", "negative dimension in \(describeShape(input.shape))") }
         guard !taps.isEmpty else { throw bad("taps", "lists no taps") }
@@ -148,6 +254,9 @@ extension ReferenceManifest {
             }
             guard t.shape.allSatisfy({ $0 >= 0 }) else { throw bad("taps[\(i)].shape", "negative dimension in \(describeShape(t.shape))") }
             guard seen.insert(t.name).inserted else { throw VerifyError.duplicateTap(path: path, tap: t.name) }
+            if let tt = t.truth, tt.isEmpty || tt == input.name || taps.contains(where: { $0.name == tt }) {
+                throw bad("taps[\(i)].truth", "'\(tt)' is not a tensor name of its own")
+            }
         }
     }
 

@@ -1,10 +1,12 @@
 // A reference folder written by tools/make_reference.py: what real PyTorch computed, tap by tap.
 //
 //   DIR/manifest.json            what ran on what, and the taps in execution order (Schemas/reference-manifest.schema.json)
-//   DIR/activations.safetensors  `input` and one float32 tensor per tap
+//   DIR/activations.safetensors  `input` and one float32 tensor per tap; per tap with a truth, the BF16 tensor
+//                                `truth/TAP` = float64 result − float32 result (ReferenceManifest.Truth)
 //
-// Loading checks the two files against each other (every tap present, same shape, float32) and that every
-// reference value is finite, so a comparison never blames the model for a broken reference.
+// Loading checks the two files against each other (every tap present, same shape, float32; every truth
+// present, same shape, BF16) and that every reference value is finite, so a comparison never blames the model
+// for a broken reference.
 
 import Foundation
 import Safetensors
@@ -13,8 +15,8 @@ import TensorCore
 public struct ReferenceSet: Sendable {
     public static let manifestFileName = "manifest.json"
     public static let activationsFileName = "activations.safetensors"
-    /// The manifest `schema_version` this reader understands.
-    public static let supportedSchemaVersion = 1
+    /// The manifest `schema_version`s this reader understands (1: one image, no truth; 2: images, items, truths).
+    public static let supportedSchemaVersions = 1...2
 
     /// The folder as given to `load(directory:)`.
     public let directory: String
@@ -69,6 +71,14 @@ public struct ReferenceSet: Sendable {
                 throw VerifyError.nonFinite(path: activationsPath, tap: tap.name, value: value,
                                             index: multiIndex(flat, shape: tap.shape))
             }
+            guard let truth = tap.truth else { continue }
+            func bad(_ reason: String) -> VerifyError { .badTruth(path: activationsPath, tap: tap.name, tensor: truth, reason: reason) }
+            guard let t = file.entry(truth) else { throw bad("is missing") }
+            guard t.shape == tap.shape else { throw bad("is \(describeShape(t.shape)), not the tap's \(describeShape(tap.shape))") }
+            guard t.dtype == .bf16 else { throw bad("is \(t.dtype.safetensorsName), not BF16") }
+            if let (flat, value) = firstNonFiniteBF16(try file.tensor(truth).bytes.buffer) {
+                throw bad("holds \(value) (first at \(describeShape(multiIndex(flat, shape: tap.shape))))")
+            }
         }
         let input = Tensor(try file.tensor(manifest.input.name))
         return ReferenceSet(directory: directory, manifest: manifest, input: input, file: file)
@@ -85,6 +95,26 @@ public struct ReferenceSet: Sendable {
         return Tensor(try! file.tensor(name))
     }
 
+    /// True when tap `name` has a truth.
+    public func hasTruth(_ name: String) -> Bool { manifest.taps.contains { $0.name == name && $0.truth != nil } }
+
+    /// The float64 truth of tap `name` (the activation plus its stored difference, in Double); nil when the tap
+    /// has none. Precondition: `name` is one of `taps` (checked by `load`, as its truth tensor was).
+    public func truth(named name: String) -> [Double]? {
+        guard let tap = manifest.taps.first(where: { $0.name == name }), let key = tap.truth else { return nil }
+        let p = try! file.tensor(name), d = try! file.tensor(key)
+        let n = p.elementCount
+        var out = [Double](repeating: 0, count: n)
+        // Safetensors data need not be aligned: read the words unaligned, little-endian.
+        let pb = p.bytes.buffer, db = d.bytes.buffer
+        for i in 0..<n {
+            let a = Float(bitPattern: UInt32(littleEndian: pb.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            let bits = UInt16(littleEndian: db.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            out[i] = Double(a) + Double(Float(bitPattern: UInt32(bits) << 16))  // a bf16 is the top half of an f32
+        }
+        return out
+    }
+
     /// Ordered facts about the reference for a report header: model, weights, image, batch, generator.
     public var reportHeader: [ReportField] {
         let m = manifest
@@ -95,7 +125,9 @@ public struct ReferenceSet: Sendable {
             ReportField("reference", directory),
             ReportField("model", "\(m.architecture.name) (\(m.architecture.family))"),
             ReportField("weights", weights),
-            ReportField("image", "\(m.image.file) \(m.image.width)x\(m.image.height), \(m.preprocessing.preset) preprocessing, batch \(m.batch)"),
+            ReportField(m.images.count == 1 ? "image" : "images",
+                        m.images.map { "\($0.file) \($0.width)x\($0.height)" + (m.images.count > 1 ? " \($0.mode)" : "") }.joined(separator: ", ")
+                            + ", \(m.preprocessing.preset) preprocessing, batch \(m.batch)"),
             ReportField("computed by", "\(m.generator.script) r\(m.generator.revision)" + (versions.isEmpty ? "" : ", \(versions)")),
         ]
     }
@@ -109,6 +141,17 @@ public struct ReferenceSet: Sendable {
     /// `reason` without a leading "path: " (the VerifyError adds its own).
     static func strip(_ path: String, from reason: String) -> String {
         reason.hasPrefix(path + ": ") ? String(reason.dropFirst(path.count + 2)) : reason
+    }
+
+    /// Flat index and spelling of the first NaN or infinity among little-endian bf16 `bytes`.
+    static func firstNonFiniteBF16(_ bytes: UnsafeRawBufferPointer) -> (Int, String)? {
+        for i in 0..<(bytes.count / 2) {
+            let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
+            guard bits & 0x7F80 == 0x7F80 else { continue }
+            if bits & 0x007F != 0 { return (i, "NaN") }
+            return (i, bits & 0x8000 != 0 ? "-Inf" : "+Inf")
+        }
+        return nil
     }
 
     /// Flat index and spelling of the first NaN or infinity among little-endian f32 `bytes`.

@@ -37,11 +37,15 @@ public struct TolerancePolicy: Sendable, Equatable {
     public var rules: [ToleranceRule]
     /// Why `base` has its values, for the report ("default for f32 weights", "--tolerance").
     public var origin: String
+    /// The second rule for taps with a float64 truth (nil: tolerance only, `--strict`).
+    public var noiseFloor: NoiseFloor?
 
-    public init(base: Tolerance = Tolerance(), rules: [ToleranceRule] = [], origin: String = "") {
+    public init(base: Tolerance = Tolerance(), rules: [ToleranceRule] = [], origin: String = "",
+                noiseFloor: NoiseFloor? = NoiseFloor()) {
         self.base = base
         self.rules = rules
         self.origin = origin
+        self.noiseFloor = noiseFloor
     }
 
     /// The rule deciding `tap`: the last one whose pattern matches; nil when the default applies.

@@ -12,7 +12,7 @@ public enum VerifyError: Error, CustomStringConvertible, Equatable {
     case missingFile(path: String)
     /// manifest.json is not valid JSON or does not fit the schema; `field` is a path like `taps[3].shape` (nil: the whole document).
     case invalidManifest(path: String, field: String?, reason: String)
-    /// manifest.json was written for a schema this reader does not know.
+    /// manifest.json was written for a schema this reader does not know (`supported`: the newest it reads).
     case unsupportedSchemaVersion(path: String, found: Int, supported: Int)
     /// activations.safetensors is not a valid safetensors file.
     case unreadableActivations(path: String, reason: String)
@@ -26,6 +26,8 @@ public enum VerifyError: Error, CustomStringConvertible, Equatable {
     case wrongDType(path: String, tap: String, dtype: String)
     /// A reference tensor holds NaN or an infinity (`value` is "NaN", "+Inf" or "-Inf"), first at `index`.
     case nonFinite(path: String, tap: String, value: String, index: [Int])
+    /// The truth tensor `tensor` a tap names is absent or unusable (`reason`: "is missing", "is F32, not BF16", ...).
+    case badTruth(path: String, tap: String, tensor: String, reason: String)
     /// A `--tolerance-for` rule that does not parse.
     case invalidToleranceRule(rule: String, reason: String)
     /// A tap pattern (`option` is the flag that gave it) matching no tap of the reference whose manifest is `path`.
@@ -47,7 +49,7 @@ public enum VerifyError: Error, CustomStringConvertible, Equatable {
             let at = field.map { "field '\($0)': " } ?? ""
             return "\(p): invalid reference manifest: \(at)\(reason); \(Self.regenerate)"
         case .unsupportedSchemaVersion(let p, let found, let supported):
-            return "\(p): schema_version \(found) is not supported (this vfw reads version \(supported)); "
+            return "\(p): schema_version \(found) is not supported (this vfw reads versions 1 to \(supported)); "
                 + "regenerate the reference with this checkout's tools/make_reference.py"
         case .unreadableActivations(let p, let reason):
             return "\(p): \(reason); \(Self.regenerate)"
@@ -62,6 +64,8 @@ public enum VerifyError: Error, CustomStringConvertible, Equatable {
             return "\(p): reference tap '\(t)' is \(d), not F32; \(Self.regenerate)"
         case .nonFinite(let p, let t, let v, let i):
             return "\(p): reference tap '\(t)' holds \(v) (first at \(describeShape(i))); regenerate it"
+        case .badTruth(let p, let t, let tensor, let reason):
+            return "\(p): the truth of tap '\(t)', tensor '\(tensor)', \(reason); \(Self.regenerate)"
         case .invalidToleranceRule(let r, let reason):
             return "--tolerance-for '\(r)': \(reason); write GLOB=T (atol = rtol = T) or GLOB=ATOL,RTOL, e.g. 'layer4.*=1e-3'"
         case .patternMatchesNoTap(let p, let option, let pattern, let taps):

@@ -122,7 +122,7 @@ public struct VerifySuite: Sendable, Encodable {
     enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version", passed, summary, root, references }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(1, forKey: .schemaVersion)
+        try c.encode(2, forKey: .schemaVersion)
         try c.encode(passed, forKey: .passed)
         try c.encode(summary, forKey: .summary)
         try c.encode(root, forKey: .root)

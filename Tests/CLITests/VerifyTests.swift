@@ -17,41 +17,50 @@ struct VerifyCLITests {
         #expect(lines.contains("weights used  vfw synth --model resnet18 --seed 0 (tensor digest matches the reference)"))
         #expect(lines.contains("tolerance     allclose: |a - e| <= atol + rtol*|e| for every element, atol 1e-04 rtol 1e-04 (default for f32 weights)"))
         #expect(lines.contains("mode          chained: the Swift model runs end to end on the reference input, so drift accumulates"))
-        #expect(lines.contains("tap       shape              max abs  max rel  mean abs    cosine  mismatched  result"))
+        #expect(lines.contains("noise floor   max |swift - truth| <= 4 x max |torch - truth|, per tap, against the float64 truth (14 of 14 taps have one); a tap passes by either rule"))
+        #expect(lines.contains("tap       shape              max abs    cosine  mismatched  swift err  torch err  ratio  introduced  gain  result  by"))
         #expect(tableRows(r.stdout).map(\.tap) == resnet18Taps)
         #expect(tableRows(r.stdout).allSatisfy { $0.result == "PASS" })
-        #expect(lines.contains { $0.hasPrefix("conv1     [1, 64, 112, 112]  ") && $0.hasSuffix("  0 / 802816  PASS") })
+        #expect(lines.contains { $0.hasPrefix("conv1     [1, 64, 112, 112]  ") && $0.contains("  0 / 802816  ") && $0.hasSuffix("  -  PASS    tolerance") })
         #expect(lines.contains("fc (logits): top-1 1 of 1, top-5 1 of 1 images agree"))
         #expect(lines.last?.hasPrefix("PASS: 14 of 14 taps within atol 1e-04 rtol 1e-04 (worst max abs ") == true, "\(lines.last ?? "")")
         #expect(!r.stdout.contains("\u{1B}"), "no colour when stdout is not a terminal")
 
         let json = try jsonObject(dir + "/r.json")
-        #expect(json["schema_version"] as? Int == 1 && json["passed"] as? Bool == true && json["mode"] as? String == "chained")
+        #expect(json["schema_version"] as? Int == 2 && json["passed"] as? Bool == true && json["mode"] as? String == "chained")
         #expect(json["tolerance_origin"] as? String == "default for f32 weights")
         #expect((json["tolerance"] as? [String: Any])?["metric"] as? String == "allclose")
         let taps = json["taps"] as! [[String: Any]]
         #expect(taps.map { $0["name"] as! String } == resnet18Taps)
         #expect(taps.allSatisfy { $0["feed"] as? String == "chained" && $0["passed"] as? Bool == true })
+        // Every tap has both errors against the truth, the rule that decided, and the isolated run's figure.
+        #expect(taps.allSatisfy { ($0["truth"] as? [String: Any])?["torch"] != nil && $0["decided_by"] as? String == "tolerance" })
+        #expect(taps.allSatisfy { ($0["attribution"] as? [String: Any])?["introduced"] != nil })
+        #expect(json["strict"] as? Bool == false && (json["noise_floor"] as? [String: Any])?["factor"] as? Double == 4)
         #expect(((taps.last!["agreement"] as? [String: Any])?["top1_agreeing"]) as? Int == 1)
         #expect(json["failure_source"] == nil)
 
         let xml = try String(contentsOfFile: dir + "/r.xml", encoding: .utf8)
         #expect(xml.contains("<testsuites name=\"vfw verify\" tests=\"14\" failures=\"0\" errors=\"0\">"))
         #expect(xml.contains("<testsuite name=\"resnet18\" tests=\"14\" failures=\"0\" errors=\"0\" skipped=\"0\">"))
-        for t in resnet18Taps { #expect(xml.contains("<testcase classname=\"vfw.verify.resnet18\" name=\"\(t)\"/>"), "\(t)") }
+        for t in resnet18Taps {
+            #expect(xml.contains("<testcase classname=\"vfw.verify.resnet18\" name=\"\(t)\">\n      <system-out>max abs "), "\(t)")
+        }
+        #expect(xml.contains("; decided by tolerance\nintroduced "))
     }
 
     @Test("a tolerance of 0 fails with exit 1: failure source conv1 with its worst element, a histogram, JUnit failures")
     func zeroTolerance() throws {
         let dir = verifyDir("zero")
-        let r = try runVFW(["verify", "--model", "resnet18", "--weights", resnet18Weights, "--tolerance", "0", "--junit", dir + "/r.xml"],
+        let r = try runVFW(["verify", "--model", "resnet18", "--weights", resnet18Weights, "--tolerance", "0", "--strict", "--junit", dir + "/r.xml"],
                            cwd: verifyRepoRoot)
         #expect(r.status == 1)
         #expect(r.stdout.contains("failure source: conv1 (the first tap, fed by the model input): worst at [0, "), "\(r.stdout)")
         #expect(r.stdout.contains("|swift - reference| at conv1, 802816 elements, by decade:"))
         #expect(r.stdout.contains("  0 (exact)  "))
         #expect(tableRows(r.stdout).first! == ("conv1", "FAIL *"))
-        #expect(r.stdout.contains("tap       shape              max abs  max rel  mean abs    cosine       mismatched  result  worst at"))
+        #expect(r.stdout.contains("tap       shape              max abs    cosine       mismatched  swift err  torch err  ratio  introduced  gain  result  by         worst at"))
+        #expect(r.stdout.contains("noise floor   off (--strict): the tolerance alone decides"))
         #expect(r.stdout.split(separator: "\n").last?.hasPrefix("FAIL: ") == true)
         #expect(r.stdout.split(separator: "\n").last?.hasSuffix("; failure source: conv1") == true)
         let xml = try String(contentsOfFile: dir + "/r.xml", encoding: .utf8)
@@ -81,7 +90,8 @@ struct VerifyCLITests {
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("mode          isolated: each tapped module runs alone on the reference activations of its inputs"))
         #expect(r.stdout.contains("tolerance     nmse: sum (a - e)^2 / sum e^2 <= atol, nmse <= 1e-09 (--tolerance)"))
-        #expect(r.stdout.contains("tap       shape              fed from            max abs  max rel  mean abs    cosine     nmse  mismatched  result"))
+        #expect(r.stdout.contains("tap       shape              fed from            max abs    cosine     nmse  mismatched  swift err  torch err  ratio  chained  gain  result  by"))
+        #expect(r.stdout.contains("              chained: the same taps end to end; gain: chained / the largest chained error feeding it"))
         #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("layer2.0  [1, 128, 28, 28]   chained (see note)") })
         #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("layer2.1  [1, 128, 28, 28]   ref layer2.0") })
         #expect(r.stdout.contains("note: layer2.0 ran chained: its input layer1.1 is not in the reference"))
@@ -111,7 +121,7 @@ struct VerifyCLITests {
     @Test("--tolerance-for: the last matching rule wins over --tolerance; the table shows each tap's")
     func perTapRules() throws {
         let r = try runVFW(["verify", "--model", "resnet18", "--weights", resnet18Weights, "--isolated", "--taps", "conv1", "--taps", "bn1",
-                            "--tolerance", "0", "--tolerance-for", "*=1e-4", "--tolerance-for", "conv1=0"], cwd: verifyRepoRoot)
+                            "--tolerance", "0", "--tolerance-for", "*=1e-4", "--tolerance-for", "conv1=0", "--strict"], cwd: verifyRepoRoot)
         #expect(r.status == 1)
         #expect(tableRows(r.stdout).map(\.result) == ["FAIL *", "PASS"])
         #expect(r.stdout.contains("              *: atol 1e-04 rtol 1e-04 (--tolerance-for; the last matching rule wins)"))
@@ -138,6 +148,7 @@ struct VerifyCLITests {
         ["verify", "--all", "--weights", "w.vfw"], ["verify", "--model", "resnet18", "somewhere"],
         ["verify", "--model", "resnet18", "--tolerance-for", "layer4.*"], ["verify", "--model", "resnet18", "--metric", "close"],
         ["verify", "--model", "resnet18", "--weights-dtype", "f8"], ["verify", "--model", "resnet18", "--atol", "-1"],
+        ["verify", "--model", "resnet18", "--noise-floor", "-1"], ["verify", "--model", "resnet18", "--strict", "--noise-floor", "2"],
     ])
     func usage(_ args: [String]) throws {
         #expect(try runVFW(args, cwd: verifyRepoRoot).status == 2)
@@ -250,7 +261,7 @@ extension VerifyCLITests {
             let lines = r.stdout.split(separator: "\n").map(String.init)
             #expect(lines.contains("== \(root)/b-faulty =="))
             #expect(lines.contains { $0.hasPrefix("resnet18  \(root)/a-ok ") && $0.contains("     2  ") && $0.contains(" PASS") })
-            #expect(lines.contains { $0.hasPrefix("resnet18  \(root)/b-faulty ") && $0.contains("FAIL    layer2.1: worst at ") })
+            #expect(lines.contains { $0.hasPrefix("resnet18  \(root)/b-faulty ") && $0.contains("FAIL    layer2.1: max |swift - truth| ") })
             #expect(lines.contains { $0.hasPrefix("c-broken  \(root)/c-broken ") && $0.contains("ERROR   \(root)/c-broken/manifest.json") })
             #expect(lines.last == "FAIL: 1 of 3 references failed, 1 could not be verified")
             let xml = try String(contentsOfFile: root + "/r.xml", encoding: .utf8)

@@ -5,9 +5,10 @@
 
 import Foundation
 import Testing
-import TensorCore
 import Verify
-@testable import Models
+import Safetensors
+@_spi(Faults) import TensorCore
+@_spi(Faults) @testable import Models
 @testable import VFW
 
 private let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -66,6 +67,59 @@ struct VerifyInProcessTests {
         #expect(names(isolated, passed: false) == ["conv1"])
     }
 
+
+    // Subtle faults under the default rule (tolerance or noise floor): Reference/resnet18 holds the float64 truth of
+    // every tap, and each fault below is far above 4x PyTorch float32's own error at its block, however small.
+
+    /// The reference's synthetic weights with `key` scaled by (1 + `rel`), written to a temporary .safetensors.
+    private func scaledWeights(_ key: String, _ rel: Float) throws -> String {
+        let (ref, _) = try shared.get()
+        let tensors = try Synthetic.checkpoint(ref.manifest.architecture, seed: UInt64(ref.manifest.weights.synth!.seed))
+        #expect(tensors.contains { $0.name == key })
+        let changed = tensors.map { t in
+            t.name == key ? (t.name, RawTensor.float32(t.tensor.floats().map { $0 * (1 + rel) }, shape: t.tensor.shape)) : t
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vfw-inprocess-\(getpid())-\(key).safetensors").path
+        try SafetensorsWriter.write(to: path, tensors: changed, force: true)
+        return path
+    }
+
+    @Test("subtle weight faults fail at their block, outside both rules, under the default rule",
+          arguments: [("layer3.1.conv2.weight", Float(1e-3), "layer3.1"), ("layer2.0.downsample.0.weight", Float(3e-4), "layer2.0")])
+    func subtleWeightFault(key: String, rel: Float, block: String) throws {
+        let (ref, _) = try shared.get()
+        let faulty = try VerifyRunner.loadModel(ref, weights: try scaledWeights(key, rel), roundTo: nil)
+        var settings = VerifySettings()
+        settings.singleRun = true
+        let r = try VerifyRunner.report(ref: ref, model: faulty, settings: settings)
+        #expect(r.failureSource?.name == block)
+        let at = try #require(r.results.first { $0.name == block })
+        #expect(at.decidedBy == .both && at.withinNoiseFloor == false)
+        #expect(try #require(at.truth).ratio > 10, "\(at.truth!)")
+        // Every tap before the block passes.
+        #expect(r.results.prefix { $0.name != block }.allSatisfy { $0.passed })
+    }
+
+    @Test("a Winograd weight transform with G[1][1] off by 1e-3 in layer3.1.conv2 fails at layer3.1; the clean model passes with every tap decided")
+    func winogradCoefficient() throws {
+        let (ref, base) = try shared.get()
+        var faulty = base
+        faulty.model = try #require(base.model.withWinogradFault(WinogradFault(row: 1, column: 1, relativeError: 1e-3), in: "layer3.1.conv2"))
+        var settings = VerifySettings()
+        settings.singleRun = true
+        let r = try VerifyRunner.report(ref: ref, model: faulty, settings: settings)
+        #expect(r.failureSource?.name == "layer3.1")
+        #expect(r.results.first { $0.name == "layer3.1" }?.decidedBy == .both)
+        #expect(base.model.withWinogradFault(WinogradFault(row: 1, column: 1, relativeError: 1e-3), in: "layer9.0.conv2") == nil)
+
+        let clean = try VerifyRunner.report(ref: ref, model: base, settings: VerifySettings())
+        #expect(clean.passed)
+        #expect(clean.results.allSatisfy { $0.truth != nil && $0.attribution != nil && ($0.decidedBy == .tolerance || $0.decidedBy == .noiseFloor) })
+        // Introduced vs inherited: conv1 is fed by the exact input, so it inherits nothing; layer1.0 inherits maxpool's error.
+        #expect(clean.results[0].attribution?.inherited == nil)
+        let l10 = try #require(clean.results.first { $0.name == "layer1.0" }?.attribution)
+        #expect(l10.inherited == clean.results.first { $0.name == "maxpool" }?.maxAbs)
+    }
 
     @Test("edges: stem chain, block inputs, a block's relu#2 summing bn2 and the identity, aliases")
     func graph() throws {

@@ -33,7 +33,7 @@ struct FixtureTests {
     @Test("manifest: architecture, synthetic weights, image identity, preprocessing, generator")
     func manifest() {
         let m = ref.manifest
-        #expect(m.schemaVersion == 1)
+        #expect(m.schemaVersion == 2 && m.truth?.dtype == "float64" && m.items == [.init(image: 0, copy: 0)])
         #expect(m.architecture.name == "resnet18" && m.architecture.family == "resnet")
         let c = m.architecture.config
         #expect(c["block"]?.stringValue == "basic" && c["layers"]?.intArray == [2, 2, 2, 2])
@@ -126,11 +126,22 @@ struct FixtureTests {
         #expect(report.results.last?.agreement?.top1 == 1 && report.results.last?.agreement?.topK == 1)
     }
 
-    @Test("the activations file is what the safetensors reader sees: f32, every tap plus input")
+    @Test("every tap has its float64 truth: PyTorch float32 is within 1e-5 of it, and not equal to it")
+    func truth() throws {
+        for t in ref.taps {
+            let truth = try #require(ref.truth(named: t.name), "\(t.name)")
+            let a = ref.activation(named: t.name).data
+            var worst = 0.0
+            for i in a.indices { worst = max(worst, abs(Double(a[i]) - truth[i])) }
+            #expect(worst > 0 && worst < 1e-5, "\(t.name): \(worst)")
+        }
+    }
+
+    @Test("the activations file is what the safetensors reader sees: f32 input and taps, a bf16 truth difference per tap")
     func rawFile() throws {
         let f = try SafetensorsFile(path: folder + "/activations.safetensors")
-        #expect(Set(f.tensorNames) == Set(ref.taps.map(\.name) + ["input"]))
-        #expect(f.entries.allSatisfy { $0.dtype == .f32 })
+        #expect(Set(f.tensorNames) == Set(ref.taps.map(\.name) + ["input"] + ref.taps.map { "truth/" + $0.name }))
+        #expect(f.entries.allSatisfy { $0.dtype == ($0.name.hasPrefix("truth/") ? .bf16 : .f32) })
         #expect(f.metadata == ["format": "pt"])
     }
 }

@@ -165,11 +165,11 @@ struct ReferenceSetTests {
     @Test("unsupported schema version")
     func futureSchema() throws {
         var b = ReferenceBuilder()
-        b.manifest["schema_version"] = 2
-        b.manifest["taps"] = "changed in version 2"
-        let dir = try b.write("schema-2")
+        b.manifest["schema_version"] = 3
+        b.manifest["taps"] = "changed in version 3"
+        let dir = try b.write("schema-3")
         let p = dir + "/manifest.json"
-        expectLoadError(dir, .unsupportedSchemaVersion(path: p, found: 2, supported: 1), path: p, mentions: "schema_version 2")
+        expectLoadError(dir, .unsupportedSchemaVersion(path: p, found: 3, supported: 2), path: p, mentions: "schema_version 3")
     }
 
     @Test("a tap listed in the manifest but missing from the activations")
@@ -262,5 +262,85 @@ struct ReferenceSetTests {
             #expect(path == p && !reason.hasPrefix(p))
             #expect(e.description.hasPrefix(p + ": ") && e.description.hasSuffix("regenerate it with tools/make_reference.py"))
         }
+    }
+}
+
+@Suite("ReferenceSet: the float64 truth and manifest versions")
+struct ReferenceTruthTests {
+    /// The builder's reference with a truth for conv1: difference 0.5·2⁻¹⁰ and −2⁻¹², exact in bf16.
+    static func withTruth() -> ReferenceBuilder {
+        var b = ReferenceBuilder()
+        var taps = b.manifest["taps"] as! [[String: Any]]
+        taps[0]["truth"] = "truth/conv1"
+        b.manifest["taps"] = taps
+        b.tensors["truth/conv1"] = RawTensor.float32([0.5 / 1024, -1.0 / 4096], shape: [1, 2, 1, 1]).converted(to: .bf16)
+        return b
+    }
+
+    @Test("a truth loads as activation + difference in Double; taps without one have none")
+    func loadsTruth() throws {
+        let ref = try ReferenceSet.load(directory: try Self.withTruth().write("truth"))
+        #expect(ref.truth(named: "conv1") == [0.5 + 0.5 / 1024, -0.25 - 1.0 / 4096])
+        #expect(ref.hasTruth("conv1") && !ref.hasTruth("fc") && ref.truth(named: "fc") == nil)
+        #expect(ref.manifest.truth?.storedAs == "bf16-difference")
+    }
+
+    @Test("a damaged truth is one line naming the tap and the tensor", arguments: ["missing", "f32", "shape", "nan"])
+    func badTruth(damage: String) throws {
+        var b = Self.withTruth()
+        let reason: String
+        switch damage {
+        case "missing": b.tensors["truth/conv1"] = nil; reason = "is missing"
+        case "f32": b.tensors["truth/conv1"] = .float32([0, 0], shape: [1, 2, 1, 1]); reason = "is F32, not BF16"
+        case "shape": b.tensors["truth/conv1"] = RawTensor.float32([0, 0], shape: [2]).converted(to: .bf16); reason = "is [2], not the tap's [1, 2, 1, 1]"
+        default: b.tensors["truth/conv1"] = RawTensor.float32([0, .nan], shape: [1, 2, 1, 1]).converted(to: .bf16); reason = "holds NaN (first at [0, 1, 0, 0])"
+        }
+        let dir = try b.write("truth-\(damage)")
+        let p = dir + "/activations.safetensors"
+        expectLoadError(dir, .badTruth(path: p, tap: "conv1", tensor: "truth/conv1", reason: reason), path: p, mentions: "regenerate")
+    }
+
+    @Test("taps naming a truth without the manifest's truth object, or a truth named like a tap: invalid manifest")
+    func truthManifest() throws {
+        var b = Self.withTruth()
+        b.manifest["truth"] = nil
+        let dir = try b.write("truth-undeclared")
+        let p = dir + "/manifest.json"
+        expectLoadError(dir, .invalidManifest(path: p, field: "truth", reason: "missing, but taps name truth tensors"), path: p)
+        var c = Self.withTruth()
+        var taps = c.manifest["taps"] as! [[String: Any]]
+        taps[0]["truth"] = "fc"
+        c.manifest["taps"] = taps
+        let dir2 = try c.write("truth-is-a-tap")
+        expectLoadError(dir2, .invalidManifest(path: dir2 + "/manifest.json", field: "taps[0].truth", reason: "'fc' is not a tensor name of its own"),
+                        path: dir2 + "/manifest.json")
+    }
+
+    @Test("a version-1 manifest (one image, no items, no truth) still loads: item b is copy b of the image")
+    func versionOne() throws {
+        var b = ReferenceBuilder()
+        b.manifest["schema_version"] = 1
+        b.manifest["image"] = (b.manifest["images"] as! [[String: Any]])[0]
+        b.manifest["images"] = nil
+        b.manifest["items"] = nil
+        b.manifest["truth"] = nil
+        let ref = try ReferenceSet.load(directory: try b.write("version-1"))
+        #expect(ref.manifest.images.count == 1 && ref.manifest.image.file == "chelsea.png")
+        #expect(ref.manifest.items == [.init(image: 0, copy: 0)])
+        #expect(ref.truth(named: "conv1") == nil)
+    }
+
+    @Test("items that do not fit the batch or name no image: invalid manifest")
+    func badItems() throws {
+        var b = ReferenceBuilder()
+        b.manifest["items"] = [["image": 0, "copy": 0], ["image": 0, "copy": 1]]
+        let dir = try b.write("items-count")
+        let p = dir + "/manifest.json"
+        expectLoadError(dir, .invalidManifest(path: p, field: "items", reason: "lists 2 items for a batch of 1"), path: p)
+        var c = ReferenceBuilder()
+        c.manifest["items"] = [["image": 3, "copy": 0]]
+        let dir2 = try c.write("items-image")
+        expectLoadError(dir2, .invalidManifest(path: dir2 + "/manifest.json", field: "items[0]", reason: "names image 3 copy 0, but there are 1 images"),
+                        path: dir2 + "/manifest.json")
     }
 }

@@ -38,6 +38,18 @@ public struct PreparedConv2d: Sendable {
 
     /// Prepares a convolution with separate (height, width) stride, padding and dilation.
     public init(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int) {
+        self.init(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, fault: nil)
+    }
+
+    /// The same convolution with a planted fault in its Winograd weight transform (tests only: `vfw verify` must
+    /// find it). A conv that is not Winograd-eligible ignores it.
+    @_spi(Faults) public init(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, groups: Int, winogradFault: WinogradFault) {
+        self.init(weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding), dilation: (1, 1),
+                  groups: groups, fault: winogradFault)
+    }
+
+    private init(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int,
+                 fault: WinogradFault?) {
         precondition(weight.rank == 4, "PreparedConv2d: weight must be [Cout, Cin/groups, kH, kW], got \(describeShape(weight.shape))")
         if let bias { precondition(bias.count == weight.shape[0], "PreparedConv2d: bias has \(bias.count) elements for \(weight.shape[0]) outputs") }
         self.weight = weight
@@ -48,8 +60,9 @@ public struct PreparedConv2d: Sendable {
         self.groups = groups
         let eligible = weight.shape[2] == 3 && weight.shape[3] == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1
             && weight.shape[1] >= winogradMinChannels
-        let tile = KernelTuning.winogradTile
-        winograd = eligible && tile == 2 ? WinogradWeights(weight) : nil
+        // A planted fault lives in F(2×2, 3×3)'s G, so a faulted conv runs F(2×2, 3×3) whatever the tile setting.
+        let tile = fault == nil ? KernelTuning.winogradTile : 2
+        winograd = eligible && tile == 2 ? WinogradWeights(weight, fault: fault) : nil
         winograd4 = eligible && tile == 4 ? Winograd4Weights(weight) : nil
     }
 

@@ -33,13 +33,17 @@ import Foundation
 final class WinogradWeights: @unchecked Sendable {
     let cout: Int, cin: Int
     private let source: Tensor
+    /// A planted fault (tests only; nil in every real model).
+    private let fault: WinogradFault?
     private let lock = NSLock()
     private var storage: UnsafeMutablePointer<Float>?
 
-    init(_ w: Tensor) {
+    /// Keeps `w` ([Cout, Cin, 3, 3]); U is made on first use (with `fault` planted, tests only).
+    init(_ w: Tensor, fault: WinogradFault? = nil) {
         precondition(w.rank == 4 && w.shape[2] == 3 && w.shape[3] == 3, "Winograd weights need [Cout, Cin, 3, 3]")
         cout = w.shape[0]; cin = w.shape[1]
         source = w
+        self.fault = fault
     }
 
     deinit { storage?.deallocate() }
@@ -48,7 +52,7 @@ final class WinogradWeights: @unchecked Sendable {
     var u: UnsafePointer<Float> {
         lock.lock(); defer { lock.unlock() }
         if let storage { return UnsafePointer(storage) }
-        let values = Self.transform(source)
+        let values = fault.map { Self.transform(source, g: $0.matrix) } ?? Self.transform(source)
         let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, values.count))
         p.initialize(from: values, count: values.count)
         storage = p
@@ -83,6 +87,49 @@ final class WinogradWeights: @unchecked Sendable {
             }
         }
         return u
+    }
+
+    /// U = G·w·Gᵀ for any 4×3 matrix `g` (row-major), in Double: the slow general form of `transform(_:)`, for
+    /// planted faults.
+    static func transform(_ w: Tensor, g: [Double]) -> [Float] {
+        precondition(g.count == 12, "G is 4×3")
+        let (cout, cin) = (w.shape[0], w.shape[1])
+        let plane = cout * cin
+        var u = [Float](repeating: 0, count: 16 * plane)
+        for oc in 0..<plane {
+            let k = (0..<9).map { Double(w.data[oc * 9 + $0]) }
+            for i in 0..<4 {
+                for j in 0..<4 {
+                    var sum = 0.0
+                    for a in 0..<3 { for b in 0..<3 { sum += g[i * 3 + a] * k[a * 3 + b] * g[j * 3 + b] } }
+                    u[(i * 4 + j) * plane + oc] = Float(sum)
+                }
+            }
+        }
+        return u
+    }
+}
+
+/// A coefficient of Winograd's weight transform G off by a relative error: a fault tests plant in one
+/// convolution (`PreparedConv2d(...winogradFault:)`) to prove `vfw verify` finds it. Never set in a real model.
+@_spi(Faults) public struct WinogradFault: Sendable, Equatable {
+    /// The entry of G (4×3: [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]) that is wrong.
+    public var row: Int, column: Int
+    /// G[row][column] becomes G[row][column]·(1 + relativeError).
+    public var relativeError: Double
+
+    public init(row: Int, column: Int, relativeError: Double) {
+        precondition((0..<4).contains(row) && (0..<3).contains(column), "G is 4×3")
+        self.row = row
+        self.column = column
+        self.relativeError = relativeError
+    }
+
+    /// G with the fault, row-major.
+    var matrix: [Double] {
+        var g: [Double] = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]
+        g[row * 3 + column] *= 1 + relativeError
+        return g
     }
 }
 

@@ -35,6 +35,14 @@ struct VerifyCommand: ParsableCommand {
           nmse      sum (swift - ref)^2 / sum ref^2 <= atol (mse / mse of ref)
         max-abs, cosine and nmse use one number: atol (--tolerance or --atol).
 
+        The noise floor: a reference made by tools/make_reference.py holds the
+        float64 truth of every tap (the same PyTorch model run in float64). A tap
+        also passes when max |swift - truth| <= K x max |torch - truth|: Swift no
+        less accurate than PyTorch float32 itself is not drift, however far the
+        two float32 results are apart (K = 4, --noise-floor K). The report gives
+        both errors, their ratio, and which rule decided (tolerance, noise floor,
+        both). --strict: the tolerance alone decides.
+
         Tolerances: --tolerance T sets atol = rtol = T; --atol / --rtol set one.
         Defaults follow the weights' precision (the reference is always f32):
         1e-4 for f32 weights, 1e-2 for f16, 1e-1 for bf16 (--weights-dtype, or a
@@ -49,7 +57,11 @@ struct VerifyCommand: ParsableCommand {
         --isolated runs each tapped module alone on the reference activations of
         its inputs, so every module's own error shows (a tap whose inputs the
         reference did not record runs chained, with a note). Both name the failure
-        source: the first tap that fails while the taps feeding it pass.
+        source: the first tap that fails while the taps feeding it pass. Both runs
+        happen by default (one more pass): the verdict follows the mode, and the
+        other run gives each tap the error its module introduces alone next to the
+        error it shows end to end, and the gain over what feeds it (--single-run:
+        the mode's run only).
 
         Weights: --weights FILE (.vfw, .pth, .safetensors); else the checkpoint the
         manifest names when it sits in the reference folder; else the synthetic
@@ -71,6 +83,7 @@ struct VerifyCommand: ParsableCommand {
           vfw verify --model resnet18
           vfw verify --reference ref/r50 --weights r50.vfw --junit verify.xml
           vfw verify --model resnet18 --isolated --taps 'layer3.*'
+          vfw verify --reference ref/r50 --weights r50.vfw --strict --tolerance 1e-3
           vfw verify --model resnet18 --weights-dtype f16 --tolerance-for 'fc=5e-2'
           vfw verify --all --json verify.json
           vfw verify --reference ref/r50 --weights r50.vfw --html drift.html
@@ -109,6 +122,15 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Feed each tapped module the reference activations of its inputs.")
     var isolated = false
 
+    @Flag(help: "Tolerance only: the noise floor never passes a tap.")
+    var strict = false
+
+    @Option(name: .customLong("noise-floor"), help: ArgumentHelp("K of the noise floor: max |swift - truth| <= K x max |torch - truth| passes a tap (default 4).", valueName: "K"))
+    var noiseFloor: Double?
+
+    @Flag(name: .customLong("single-run"), help: "Only the mode's own run (no introduced / chained columns).")
+    var singleRun = false
+
     @Option(help: ArgumentHelp("Compare only taps matching GLOB (repeatable).", valueName: "glob"))
     var taps: [String] = []
 
@@ -141,6 +163,8 @@ struct VerifyCommand: ParsableCommand {
         for (flag, v) in [("--tolerance", tolerance), ("--atol", atol), ("--rtol", rtol)] {
             if let v, v < 0 || !v.isFinite { throw ValidationError("\(flag) must be a non-negative number") }
         }
+        if let k = noiseFloor, !(k >= 0 && k.isFinite) { throw ValidationError("--noise-floor must be a non-negative number") }
+        if strict && noiseFloor != nil { throw ValidationError("--strict turns the noise floor off; do not combine it with --noise-floor") }
         if let d = weightsDType, !["f16", "bf16", "f32"].contains(d) { throw ValidationError("--weights-dtype must be f16, bf16 or f32") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         for r in toleranceFor {
@@ -152,6 +176,9 @@ struct VerifyCommand: ParsableCommand {
         var s = VerifySettings(isolated: isolated, tapPatterns: taps, tolerance: tolerance, atol: atol, rtol: rtol, metric: metric,
                                rules: toleranceFor.map { try! ToleranceRule.parse($0) }, weightsDType: weightsDType.flatMap(DType.init(rawValue:)))
         s.histogramEveryFailure = html != nil
+        s.strict = strict
+        s.noiseFactor = noiseFloor
+        s.singleRun = singleRun
         return s
     }
 
