@@ -66,7 +66,7 @@ extension VerifyCLITests {
             #expect(html.components(separatedBy: "http://").count == 2 && html.contains("'http://www.w3.org/2000/svg'"))
             // Readable without script: the verdict and the failure source.
             #expect(html.contains("<title>vfw verify: resnet18: FAIL</title>"))
-            #expect(html.contains("failure source: layer2.1 (fails while layer2.0 passes): worst at [0, "))
+            #expect(html.contains("failure source: layer2.1 (fails while layer2.0 passes): max |swift - truth| ") && html.contains("(noise floor: at most 4x); worst at [0, "))
 
             let data = try pageData(html)
             #expect(data["single"] as? Bool == true)
