@@ -1,24 +1,11 @@
 #!/usr/bin/env python3
 """Record what real PyTorch computes, layer by layer: the reference activations `vfw verify` checks against.
 
-<<<<<<< HEAD
-    ~/.cache/vfw-venv/bin/python tools/make_reference.py --weights FILE --image IMAGE -o DIR
-        [--key K] [--model NAME] [--all] [--batch N] [--synth-seed N]
-
-Loads FILE (a torch.save checkpoint or a .safetensors file, its weights found by the rule `vfw convert` follows:
-tools/vfw_unwrap.py, README "Finding the weights in a checkpoint") into
-the real torchvision model with a strict load_state_dict, preprocesses IMAGE with the real torchvision
-transforms, runs the model (eval, float32, CPU, one thread, no_grad) and records the outputs of the tapped
-modules with forward hooks in the order they execute. Writes:
-=======
-    ~/.cache/vfw-venv/bin/python tools/make_reference.py --weights FILE --image IMAGE [--image IMAGE2 ...] -o DIR
-        [--model NAME] [--all] [--taps GLOB ...] [--batch N] [--synth-seed N] [--no-truth]
-
-Loads FILE (a torch.save checkpoint, read with torch.load(weights_only=True), or a .safetensors file) into
-the real library's model with a strict load_state_dict, preprocesses every IMAGE (a folder: every .png, .jpg and
-.jpeg in it, by name) with the real transforms into one batch, runs the model (eval, float32, CPU, one thread,
-no_grad) and records the outputs of the tapped modules with forward hooks in the order they execute.
->>>>>>> 2bb8624 (WIP floor)
+            calls[base] = calls.get(base, 0) + 1
+            label = base if calls[base] == 1 else f"{base}#{calls[base]}"
+            if keep is None or label in keep:
+                # Clone: torchvision's in-place ReLU and `out += identity` later overwrite this very tensor.
+                out.append((label, output.detach().clone().contiguous()))
 
 Then the truth: the same model in float64 (`model.double()`) on the same preprocessed batch cast to float64,
 with the same hooks. A float32 run is only as close to the mathematical result as its rounding allows (two
@@ -258,9 +245,11 @@ def record(model, hooks: List[Tuple[str, str]], batch, keep=None):
         def hook(_module, _inputs, output):
             if isinstance(output, (tuple, list)):  # modules returning tuples: record the first (hidden state)
                 output = output[0]
-            calls[name] = calls.get(name, 0) + 1
+            # Counted per tap name: several modules may share one (transformers' per-layer activations are
+            # torchvision's one `relu`, called again).
             base = rename[name]
-            label = base if calls[name] == 1 else f"{base}#{calls[name]}"
+            calls[base] = calls.get(base, 0) + 1
+            label = base if calls[base] == 1 else f"{base}#{calls[base]}"
             if keep is None or label in keep:
                 # Clone: torchvision's in-place ReLU and `out += identity` later overwrite this very tensor.
                 out.append((label, output.detach().clone().contiguous()))
@@ -275,7 +264,7 @@ def record(model, hooks: List[Tuple[str, str]], batch, keep=None):
     finally:
         for h in handles:
             h.remove()
-    silent = [n for n in names if n not in calls]
+    silent = [n for n in names if rename[n] not in calls]
     if silent:
         raise RuntimeError(f"tapped modules never ran: {silent}")
     return out

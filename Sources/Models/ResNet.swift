@@ -32,6 +32,7 @@ public struct ResNetConfig: Codable, Equatable, Sendable {
     public var layers: [Int]
     public var groups: Int
     public var widthPerGroup: Int
+    /// Classes of the `fc` head; 0 = no head (transformers' ResNetModel: the network ends at the pooled features).
     public var numClasses: Int
     /// Batch-norm epsilon (torchvision: 1e-5).
     public var eps: Double = 1e-5
@@ -102,9 +103,10 @@ extension ResNet: ModelFamily {
     public static func validate(_ c: ResNetConfig) throws {
         func fail(_ r: String) -> ModelError { .invalidConfig(family: name, reason: r) }
         guard c.layers.count == 4, c.layers.allSatisfy({ $0 > 0 }) else { throw fail("'layers' must be four positive block counts") }
-        for (k, v) in [("groups", c.groups), ("width_per_group", c.widthPerGroup), ("num_classes", c.numClasses)] where v < 1 {
+        for (k, v) in [("groups", c.groups), ("width_per_group", c.widthPerGroup)] where v < 1 {
             throw fail("'\(k)' must be a positive integer")
         }
+        guard c.numClasses >= 0 else { throw fail("'num_classes' must be an integer ≥ 0 (0: no classifier head)") }
         guard c.eps >= 0 else { throw fail("'eps' must be a number ≥ 0") }
         if c.block == .basic && (c.groups != 1 || c.widthPerGroup != 64) {
             throw fail("BasicBlock only supports groups=1 and width_per_group=64 (as torchvision)")
@@ -137,7 +139,7 @@ extension ResNet: ModelFamily {
     public var featureName: String { "pooled" }
     /// Any size runs (the stem and the adaptive pool take any input); presets feed 224x224.
     public var imageSize: Int? { nil }
-    public var logitsModule: String? { "fc" }
+    public var logitsModule: String? { fc == nil ? nil : "fc" }
 }
 
 // MARK: - Layers
@@ -274,7 +276,8 @@ public struct ResNet {
     public let config: ResNetConfig
     let stem: ConvBN
     var stages: [[ResidualBlock]]
-    let fcWeight: Tensor, fcBias: Tensor
+    /// The classifier head (weight [classes, features], bias [classes]); nil when `numClasses` is 0.
+    let fc: (weight: Tensor, bias: Tensor)?
 
     /// Builds the network from `scope`, asking for every tensor by its torchvision key.
     public init(config c: ResNetConfig, weights scope: WeightScope) throws {
@@ -297,13 +300,18 @@ public struct ResNet {
             stages.append(stage)
         }
         self.stages = stages
-        let fc = scope.child("fc")
-        // nn.Linear's default init bound is 1/sqrt(fan_in); synthetic weights use that scale with a normal.
-        fcWeight = try fc.tensor("weight", shape: [c.numClasses, c.featureCount], synth: .normal(std: 1 / Float(c.featureCount).squareRoot()))
-        fcBias = try fc.tensor("bias", shape: [c.numClasses], synth: .normal(std: 0.1))
+        if c.numClasses > 0 {
+            let fc = scope.child("fc")
+            // nn.Linear's default init bound is 1/sqrt(fan_in); synthetic weights use that scale with a normal.
+            self.fc = (try fc.tensor("weight", shape: [c.numClasses, c.featureCount], synth: .normal(std: 1 / Float(c.featureCount).squareRoot())),
+                       try fc.tensor("bias", shape: [c.numClasses], synth: .normal(std: 0.1)))
+        } else {
+            fc = nil
+        }
     }
 
-    /// x: [N, 3, H, W] normalised image → logits [N, classes]. Taps see PyTorch module names.
+    /// x: [N, 3, H, W] normalised image → logits [N, classes] (without a head: the pooled features [N, C]).
+    /// Taps see PyTorch module names.
     public func callAsFunction(_ x: Tensor, taps: TapRecorder? = nil) -> Tensor {
         var y = stem(x, relu: "relu", taps: taps)
         y = maxPool2d(y, kernel: 3, stride: 2, padding: 1)
@@ -315,7 +323,8 @@ public struct ResNet {
         y = globalAvgPool2d(y)  // [N, C, 1, 1], as nn.AdaptiveAvgPool2d((1, 1)) returns it
         taps.record("avgpool", y)
         let n = y.shape[0]
-        let logits = linear(y.reshaped([n, config.featureCount]), weight: fcWeight, bias: fcBias)
+        guard let fc else { return y.reshaped([n, config.featureCount]) }
+        let logits = linear(y.reshaped([n, config.featureCount]), weight: fc.weight, bias: fc.bias)
         taps.record("fc", logits)
         return logits
     }

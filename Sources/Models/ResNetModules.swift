@@ -63,8 +63,9 @@ extension ResNet {
         }
         let features = config.featureCount
         add("avgpool", [previous], [features]) { globalAvgPool2d($0[0]) }
-        let (w, bias) = (fcWeight, fcBias)
-        add("fc", ["avgpool"], [features]) { xs in linear(xs[0].reshaped([xs[0].shape[0], features]), weight: w, bias: bias) }
+        if let (w, bias) = fc {
+            add("fc", ["avgpool"], [features]) { xs in linear(xs[0].reshaped([xs[0].shape[0], features]), weight: w, bias: bias) }
+        }
         return out
     }
 }

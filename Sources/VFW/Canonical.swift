@@ -17,6 +17,8 @@ public struct CanonicalWeights {
     public var notes: [String]
     /// The path the tensors came from, for messages.
     public var path: String
+    /// Why a family that knows the layout refused it (a config.json it does not compute), when one did.
+    public var unrecognisedBecause: String?
 
     /// Recognises the model in `source`; a .vfw input is already canonical. Unrecognised tensors keep their
     /// names (a plain bag of tensors) unless `arch` demands a model.
@@ -34,9 +36,16 @@ public struct CanonicalWeights {
             r = try ModelZoo.recognise(shapes, configJSON: source.configJSON, arch: arch)
         } catch let e as ModelError {
             if arch != nil { throw PipelineError.input("\(source.path): \(e)") }
-            return CanonicalWeights(model: nil, preprocessing: nil, tensors: source.tensors.map { ($0.name, $0.name, $0.tensor) },
-                                    notes: ["no supported architecture recognised; tensors keep their source names (--arch NAME requires one)"],
-                                    path: source.path)
+            // A layout a family knows but refuses (a config it does not compute) says why; a bag of tensors no
+            // family knows says only that.
+            var c = CanonicalWeights(model: nil, preprocessing: nil, tensors: source.tensors.map { ($0.name, $0.name, $0.tensor) },
+                                     notes: ["no supported architecture recognised; tensors keep their source names (--arch NAME requires one)"],
+                                     path: source.path)
+            if case .unrecognised(let reason) = e, !reason.hasPrefix("the tensor names match no supported layout") {
+                c.notes[0] = "no supported architecture recognised (\(reason)); tensors keep their source names"
+                c.unrecognisedBecause = reason
+            }
+            return c
         }
         // A canonical tensor may be a row block of a fused source tensor (ViT q/k/v); its source name then
         // reads `blocks.0.attn.qkv.weight[0:768]`.
@@ -53,7 +62,10 @@ public struct CanonicalWeights {
     /// Builds the model these tensors describe (strict: a missing, mis-shaped or unused tensor is an error
     /// naming the key and both shapes).
     public func build() throws -> AnyModel {
-        guard let model else { throw PipelineError.input("\(path): cannot tell which model these weights are for; pass --arch") }
+        guard let model else {
+            if let why = unrecognisedBecause { throw PipelineError.input("\(path): \(why)") }
+            throw PipelineError.input("\(path): cannot tell which model these weights are for; pass --arch")
+        }
         do {
             return try ModelZoo.build(model, weights: WeightStore(tensors.map { ($0.name, $0.tensor) }))
         } catch let e as ModelError {
