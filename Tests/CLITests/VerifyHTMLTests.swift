@@ -161,3 +161,57 @@ extension VerifyCLITests {
         }
     }
 }
+
+extension VerifyCLITests {
+    @Suite("vfw verify --model-explorer")
+    struct ModelExplorer {
+        @Test("the transposed layer2.1.conv1: a graph of resnet18's leaf modules with namespaces and edges, node data per metric, layer2.1's node the failure source")
+        func plantedFault() throws {
+            let dir = verifyDir("me-fault") + "/me"
+            let r = try runVFW(["verify", "--model", "resnet18", "--weights", transposedWeights, "--model-explorer", dir], cwd: verifyRepoRoot)
+            #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+                    == ["resnet18.cosine.json", "resnet18.graph.json", "resnet18.max_abs.json", "resnet18.verdict.json"])
+            let collection = try jsonObject(dir + "/resnet18.graph.json")
+            #expect(collection["label"] as? String == "resnet18")
+            let graph = (collection["graphs"] as! [[String: Any]])[0]
+            #expect(graph["id"] as? String == "resnet18")
+            let nodes = Dictionary(uniqueKeysWithValues: (graph["nodes"] as! [[String: Any]]).map { ($0["id"] as! String, $0) })
+            // input + 60 leaves: stem 4, 8 blocks of 7 (conv/bn/relu, conv/bn, relu#2) + 3 downsample pairs, avgpool, fc.
+            #expect(nodes.count == 61)
+            #expect(nodes["layer1.0"] == nil && nodes["layer2.0.downsample"] == nil, "containers are namespaces, not nodes")
+            func sources(_ id: String) -> [String] { (nodes[id]!["incomingEdges"] as! [[String: String]]).map { $0["sourceNodeId"]! } }
+            #expect(nodes["layer2.0.downsample.0"]?["namespace"] as? String == "layer2/layer2.0/layer2.0.downsample")
+            #expect(sources("conv1") == ["input"])
+            #expect(sources("layer2.0.conv1") == ["layer1.1.relu#2"], "a block's input is its predecessor's last relu")
+            #expect(sources("layer2.0.relu#2") == ["layer2.0.bn2", "layer2.0.downsample.1"])
+            let groups = graph["groupNodeAttributes"] as! [String: [String: String]]
+            #expect(groups["layer2/layer2.1"]?["result"] == "FAIL (failure source)")
+            #expect(groups[""]?["verdict"]?.hasSuffix("; failure source: layer2.1") == true)
+
+            let verdict = (try jsonObject(dir + "/resnet18.verdict.json")["resnet18"] as! [String: Any])["results"] as! [String: [String: Any]]
+            #expect(verdict.count == 14)
+            #expect(verdict.filter { ($0.value["value"] as! Double) == 2 }.map(\.key) == ["layer2.1.relu#2"])
+            #expect(verdict["layer2.0.relu#2"]?["value"] as? Double == 0 && verdict["fc"]?["value"] as? Double == 1)
+            let maxAbs = try jsonObject(dir + "/resnet18.max_abs.json")["resnet18"] as! [String: Any]
+            let thresholds = (maxAbs["thresholds"] as! [[String: Any]]).map { $0["value"] as! Double }
+            #expect(thresholds == [1e-6, 1e-4, 1e-3, 3e38])
+            let values = maxAbs["results"] as! [String: [String: Double]]
+            #expect(values["layer2.1.relu#2"]!["value"]! > 1 && values["conv1"]!["value"]! < 1e-4)
+        }
+
+        @Test("existing files are kept unless --force (refused before the model runs)")
+        func keepsExisting() throws {
+            let dir = verifyDir("me-force")
+            try Data("{}\n".utf8).write(to: URL(fileURLWithPath: dir + "/resnet18.cosine.json"))
+            let r = try runVFW(["verify", "--model", "resnet18", "--model-explorer", dir], cwd: verifyRepoRoot)
+            #expect(r.status == 2)
+            #expect(r.stderr == "error: \(dir)/resnet18.cosine.json: already exists; pass --force to replace it\n")
+            #expect(r.stdout.isEmpty)
+            let forced = try runVFW(["verify", "--model", "resnet18", "--model-explorer", dir, "--force"], cwd: verifyRepoRoot)
+            #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == 4)
+            #expect(try jsonObject(dir + "/resnet18.cosine.json")["resnet18"] != nil)
+        }
+    }
+}

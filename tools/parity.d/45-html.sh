@@ -18,3 +18,22 @@ step "--all --html: one page, the failing reference's source marked, the passing
   cp $WORK/html-r18-transposed.safetensors $WORK/html-all/faulty/resnet18-synth.safetensors &&
   { $VFW verify --all $WORK/html-all --html $WORK/drift-all.html --force > /dev/null; test \$? -eq 1; } &&
   $PYTHON tools/check_html_report.py $WORK/drift-all.html --expect-source layer2.1"
+
+# `vfw verify --model-explorer DIR`: the module graph and node data load in Google's Model Explorer library
+# (ai-edge-model-explorer: its graph and node-data builders take every field and write the files back unchanged,
+# its config takes them by path), the failure source's node carries the failure-source value.
+step "--model-explorer of the transposed layer2.1.conv1: graph (61 nodes) and node data load in model_explorer" bash -o pipefail -c "
+  rm -rf $WORK/me-r18 &&
+  { $VFW verify --model resnet18 --weights $WORK/html-r18-transposed.safetensors --model-explorer $WORK/me-r18 > /dev/null; test \$? -eq 1; } &&
+  $PYTHON tools/check_model_explorer.py $WORK/me-r18 --expect-source layer2.1 --expect-nodes 61"
+step "--model-explorer of resnet18 every module (--all taps, batch 3, --isolated) and of the transformers ViT load in model_explorer" bash -o pipefail -c "
+  rm -rf $WORK/me-r18-all $WORK/me-vit &&
+  $VFW verify --reference $WORK/ref-r18-all --weights $WORK/models/resnet18.pth --isolated --model-explorer $WORK/me-r18-all > /dev/null &&
+  $PYTHON tools/check_model_explorer.py $WORK/me-r18-all --expect-nodes 61 &&
+  $VFW verify --reference $WORK/ref-hf-vit-classifier --weights $WORK/hf-vit-classifier.vfw --model-explorer $WORK/me-vit > /dev/null &&
+  $PYTHON tools/check_model_explorer.py $WORK/me-vit"
+step "--all --model-explorer: one graph and node data set per reference, each loads in model_explorer" bash -o pipefail -c "
+  rm -rf $WORK/me-all &&
+  { $VFW verify --all $WORK/html-all --model-explorer $WORK/me-all > /dev/null; test \$? -eq 1; } &&
+  test -f $WORK/me-all/0-resnet18.graph.json && test -f $WORK/me-all/1-resnet18.graph.json &&
+  $PYTHON tools/check_model_explorer.py $WORK/me-all"

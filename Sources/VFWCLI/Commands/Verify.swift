@@ -79,6 +79,13 @@ struct VerifyCommand: ParsableCommand {
         per image and provenance; with --all, one page with a summary linking each
         model's section. An existing page is kept unless --force.
 
+        --model-explorer DIR writes files for Google's Model Explorer
+        (pip install ai-edge-model-explorer): NAME.graph.json, the model's modules
+        with namespaces from their names, and node data colouring each tapped
+        module: NAME.max_abs.json, NAME.cosine.json, NAME.verdict.json (NAME: the
+        model; with --all, N-model per reference). Open the graph in Model
+        Explorer and add the node data files. Existing files are kept unless --force.
+
         Examples:
           vfw verify --model resnet18
           vfw verify --reference ref/r50 --weights r50.vfw --junit verify.xml
@@ -87,6 +94,7 @@ struct VerifyCommand: ParsableCommand {
           vfw verify --model resnet18 --weights-dtype f16 --tolerance-for 'fc=5e-2'
           vfw verify --all --json verify.json
           vfw verify --reference ref/r50 --weights r50.vfw --html drift.html
+          vfw verify --model resnet18 --model-explorer me/
         """)
 
     @Option(help: "A committed reference by name: Reference/NAME.")
@@ -146,7 +154,10 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the report as one self-contained HTML page (no network).", valueName: "file"))
     var html: String?
 
-    @Flag(help: "Replace an existing --html page.")
+    @Option(name: .customLong("model-explorer"), help: ArgumentHelp("Write Model Explorer files (module graph, node data per metric) into DIR.", valueName: "dir"))
+    var modelExplorer: String?
+
+    @Flag(help: "Replace an existing --html page or --model-explorer files.")
     var force = false
 
     @Option(help: "Compute threads (default: all cores).")
@@ -192,6 +203,7 @@ struct VerifyCommand: ParsableCommand {
         let dir = try reference ?? ReferenceLocator.find(model!)
         let ref = try VerifyRunner.loadReference(dir)
         _ = try VerifyRunner.selectTaps(ref, settings)  // pattern typos fail before the model is built
+        if let modelExplorer { try refuseExisting(ModelExplorerExport.fileNames(ref.manifest.architecture.name), in: modelExplorer) }
         let loaded = try VerifyRunner.loadModel(ref, weights: weights, roundTo: settings.weightsDType)
         let report = try VerifyRunner.report(ref: ref, model: loaded, settings: settings)
         print(report.text(colour: colour), terminator: "")
@@ -200,6 +212,9 @@ struct VerifyCommand: ParsableCommand {
         if let html {
             let page = try HTMLReport.page(report: report, model: ref.manifest.architecture.name, directory: dir, provenance: provenance)
             try AtomicOutput.write(Array(page.utf8), to: html, force: force)
+        }
+        if let modelExplorer {
+            try writeFiles(try ModelExplorerExport.files(report: report, graph: loaded.model.moduleGraph, name: ref.manifest.architecture.name), in: modelExplorer)
         }
         if !report.passed { throw ExitCode(1) }
     }
@@ -211,7 +226,8 @@ struct VerifyCommand: ParsableCommand {
         var s = settings
         s.requirePatternsMatch = false
         var tapNames = Set<String>()
-        for dir in folders {
+        var explorerFiles: [(name: String, data: Data)] = []
+        for (index, dir) in folders.enumerated() {
             let name = (try? ReferenceManifest.decode(Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json")), path: dir))?.architecture.name
                 ?? (dir as NSString).lastPathComponent
             do {
@@ -220,6 +236,9 @@ struct VerifyCommand: ParsableCommand {
                 let loaded = try VerifyRunner.loadModel(ref, weights: nil, roundTo: s.weightsDType)
                 let report = try VerifyRunner.report(ref: ref, model: loaded, settings: s)
                 suite.entries.append(VerifySuiteEntry(directory: dir, model: name, report: report))
+                if modelExplorer != nil {
+                    explorerFiles += try ModelExplorerExport.files(report: report, graph: loaded.model.moduleGraph, name: "\(index)-\(name)")
+                }
                 if !report.passed {
                     print("== \(dir) ==")
                     print(report.text(colour: colour))
@@ -240,6 +259,10 @@ struct VerifyCommand: ParsableCommand {
         if let json { try write(try suite.json(), to: json) }
         if let junit { try write(Data(suite.junit().utf8), to: junit) }
         if let html { try AtomicOutput.write(Array(try HTMLReport.page(suite: suite, provenance: provenance).utf8), to: html, force: force) }
+        if let modelExplorer {
+            try refuseExisting(explorerFiles.map(\.name), in: modelExplorer)
+            try writeFiles(explorerFiles, in: modelExplorer)
+        }
         if suite.hasErrors {
             let bad = suite.entries.filter { $0.error != nil }
             throw InputError("\(bad.count) of \(suite.entries.count) references could not be verified; first: \(bad[0].error!)")
@@ -257,6 +280,20 @@ struct VerifyCommand: ParsableCommand {
         f.timeZone = TimeZone(identifier: "UTC")
         return [ReportField("made by", "vfw \(vfwVersion)"), ReportField("command", (["vfw"] + args).joined(separator: " ")),
                 ReportField("made at", f.string(from: Date()))]
+    }
+
+    /// Throws when one of `names` exists in `dir` and --force was not given (before anything is written).
+    func refuseExisting(_ names: [String], in dir: String) throws {
+        guard !force else { return }
+        for n in names where FileManager.default.fileExists(atPath: dir + "/" + n) { throw OutputError.exists(path: dir + "/" + n) }
+    }
+
+    /// Writes each file atomically into `dir`, creating the folder when needed.
+    func writeFiles(_ files: [(name: String, data: Data)], in dir: String) throws {
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw InputError("\(dir): cannot create the folder (\((error as NSError).localizedDescription))")
+        }
+        for f in files { try AtomicOutput.write(Array(f.data), to: dir + "/" + f.name, force: force) }
     }
 
     /// Writes a report file (replacing an older one: reports are regenerated on every run).
