@@ -13,6 +13,7 @@ nothing, so the page has no network to reach. Checks, failing with one line each
   - for every reference section that names a failure source ("failure source: TAP (...)" under its header),
     the chart's ring for that source exists, stands in TAP's column, and the screenshot shows the failing
     colour (red) at its centre, while a passing tap's point shows the passing colour (green);
+  - hovering the mark (a real mouse move) shows a tooltip with that tap's name and numbers;
   - --expect-source: the first failure source of each failing section, in order, is the one expected.
 --screenshot writes the top of the page (header and chart) as a small PNG (the README's picture).
 """
@@ -180,6 +181,16 @@ def check(page, expect_sources, screenshot, binary):
         shot = b.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
                                                  "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}})
         img = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
+        # Hover: a real mouse move onto each first failure-source mark must show that tap's numbers.
+        hovers = []
+        for m in marks:
+            if not m["first"]:
+                continue
+            b.evaluate(f"window.scrollTo(0, {max(0, m['y'] - HEIGHT // 2)})")
+            scroll = b.evaluate("window.scrollY")
+            b.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": m["x"], "y": m["y"] - scroll})
+            tip = b.evaluate("(() => { const t = document.getElementById('tooltip'); return t.hidden ? null : t.innerText; })()")
+            hovers.append((m, tip))
         events = list(b.events)
     finally:
         b.close()
@@ -237,6 +248,9 @@ def check(page, expect_sources, screenshot, binary):
             problems.append(f"{s['model']}: the mark at x={mark['x']} is not in {s['source']}'s column {col}")
         if not near(img, mark["x"], mark["y"], is_red):
             problems.append(f"{s['model']}: the screenshot is not red at the failure source mark ({mark['x']}, {mark['y']}): {img.getpixel((mark['x'], mark['y']))}")
+    for m, tip in hovers:
+        if not tip or not tip.startswith(m["tap"] + " ") or "max abs" not in tip:
+            problems.append(f"{m['model']}: hovering the failure source mark shows {tip!r}, not {m['tap']}'s numbers")
     if expect_sources is not None:
         got = [s["source"] for s in failing]
         if got != expect_sources:
@@ -253,7 +267,7 @@ def check(page, expect_sources, screenshot, binary):
         raise Fail("; ".join(problems))
     names = ", ".join(f"{s['model']}: {s['source']}" for s in failing) or "none"
     print(f"{page}: rendered offline in Chromium, no console error, no request; {len(sections)} section(s), "
-          f"failure sources marked where named ({names})")
+          f"failure sources marked where named, hover shows their numbers ({names})")
 
 
 def main():
