@@ -11,6 +11,8 @@
 //                          reference| per tapped node, thresholds in decades around atol (green ... red)
 //   NAME.cosine.json       cosine similarity per tapped node, thresholds 0.999 / 0.99999 / 1
 //   NAME.verdict.json      0 PASS, 1 FAIL, 2 FAIL and a failure source, each with its colour
+//   NAME.floor_ratio.json  (references with the float64 truth) max |swift - truth| / max |torch - truth| per tapped
+//                          node: green to 1.5, light green to k (the noise floor, 4), amber to 10k, red beyond
 // A tap is shown on the node whose output it is: the leaf of that name, or the leaf returning a container's output.
 // JSON has no NaN or infinity: a non-finite error is written as `nonFiniteValue` (beyond every threshold, red).
 // Fields are written as the library's dataclasses serialise them (asdict, Nones dropped), so loading a file into
@@ -28,7 +30,7 @@ public enum ModelExplorerExport {
 
     /// The file names (in the output folder) `files` writes for `name`.
     public static func fileNames(_ name: String) -> [String] {
-        ["graph", "max_abs", "cosine", "verdict"].map { "\(fileName(name)).\($0).json" }
+        ["graph", "max_abs", "cosine", "verdict", "floor_ratio"].map { "\(fileName(name)).\($0).json" }
     }
 
     /// `name` as a file name: ASCII letters, digits, `.`, `-` and `_`, anything else as `-`, no leading dot (a model
@@ -71,6 +73,14 @@ public enum ModelExplorerExport {
         // Missing and mis-shaped taps fail too.
         for (node, r) in byNode where r.status != .compared { verdict.results[node] = Result(value: 1, bgColor: amber) }
         out.append(("\(name).verdict.json", try encode([name: verdict])))
+        // Only a reference holding the truth has a floor ratio.
+        if report.results.contains(where: { $0.truth != nil }) {
+            let k = report.results.lazy.compactMap(\.noiseFloor).first?.factor ?? NoiseFloor.defaultFactor
+            out.append(("\(name).floor_ratio.json", try encode([name: nodeData(
+                "max |swift - truth| / max |torch - truth| (vfw verify, noise floor k = \(formatFactor(k)))", { $0.truth?.ratio },
+                thresholds: [Threshold(value: 1.5, bgColor: green), Threshold(value: k, bgColor: lightGreen),
+                             Threshold(value: k * 10, bgColor: amber), Threshold(value: nonFiniteValue, bgColor: red)])])))
+        }
         return out
     }
 

@@ -171,7 +171,7 @@ extension VerifyCLITests {
             let r = try runVFW(["verify", "--model", "resnet18", "--weights", transposedWeights, "--model-explorer", dir], cwd: verifyRepoRoot)
             #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-                    == ["resnet18.cosine.json", "resnet18.graph.json", "resnet18.max_abs.json", "resnet18.verdict.json"])
+                    == ["resnet18.cosine.json", "resnet18.floor_ratio.json", "resnet18.graph.json", "resnet18.max_abs.json", "resnet18.verdict.json"])
             let collection = try jsonObject(dir + "/resnet18.graph.json")
             #expect(collection["label"] as? String == "resnet18")
             let graph = (collection["graphs"] as! [[String: Any]])[0]
@@ -198,6 +198,11 @@ extension VerifyCLITests {
             #expect(thresholds == [1e-6, 1e-4, 1e-3, 3e38])
             let values = maxAbs["results"] as! [String: [String: Double]]
             #expect(values["layer2.1.relu#2"]!["value"]! > 1 && values["conv1"]!["value"]! < 1e-4)
+            // The noise floor: the transposed kernel is far beyond 4x PyTorch's own error, the stem within it.
+            let ratio = try jsonObject(dir + "/resnet18.floor_ratio.json")["resnet18"] as! [String: Any]
+            #expect((ratio["thresholds"] as! [[String: Any]]).map { $0["value"] as! Double } == [1.5, 4, 40, 3e38])
+            let ratios = ratio["results"] as! [String: [String: Double]]
+            #expect(ratios["layer2.1.relu#2"]!["value"]! > 40 && ratios["conv1"]!["value"]! <= 4)
         }
 
         @Test("existing files are kept unless --force (refused before the model runs)")
