@@ -215,7 +215,7 @@ extension VerifyCLITests {
             #expect(r.stdout.isEmpty)
             let forced = try runVFW(["verify", "--model", "resnet18", "--model-explorer", dir, "--force"], cwd: verifyRepoRoot)
             #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == 4)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == 5, "graph, max_abs, cosine, verdict, floor_ratio")
             #expect(try jsonObject(dir + "/resnet18.cosine.json")["resnet18"] != nil)
         }
     }
