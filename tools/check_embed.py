@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """End-to-end parity of `vfw embed` with PyTorch: model(preprocess(image)) for real photos.
 
-    python tools/check_embed.py --vfw VFW --weights W.safetensors --family resnet|vit|hf-resnet [--model NAME]
+    python tools/check_embed.py --vfw VFW --weights W.safetensors --family resnet|vit|hf-resnet|hf [--model NAME] [--backend torchvision|pil]
                                 [--tolerance 1e-4] IMAGE...
 
 The Python side is the real pipeline: PIL decode + torchvision transforms (Resize(256), CenterCrop(224),
-ToTensor, Normalize) and torchvision's ResNet for `resnet`; PIL decode + transformers' ViTImageProcessor
-(PIL backend) and transformers' ViTModel for `vit` (feature = last_hidden_state[:, 0], the CLS token after
-the final layer norm); torchvision's preset and transformers' ResNetModel (pooler_output) for `hf-resnet` (a
-transformers-saved folder). The vfw side is `vfw embed IMAGE... --weights W` (its own PNG/JPEG decoding,
+ToTensor, Normalize) and torchvision's ResNet for `resnet`; PIL decode + transformers 5's ViTImageProcessor
+(torchvision backend; --backend pil: ViTImageProcessorPil) and transformers' ViTModel for `vit` (feature =
+last_hidden_state[:, 0], the CLS token after the final layer norm); torchvision's preset and transformers'
+ResNetModel (pooler_output) for `hf-resnet` (a transformers-saved folder without preprocessor_config.json);
+AutoImageProcessor + AutoModel of the folder for `hf` (its preprocessor_config.json). The vfw side is `vfw embed IMAGE... --weights W` (its own PNG/JPEG decoding,
 resizing and normalisation). Exit 0 when every vector matches within |a-e| <= tol + tol*|e|.
 """
 import argparse
@@ -50,28 +51,56 @@ def torch_hf_resnet(folder, images):
         return m(pixel_values=x).pooler_output.flatten(1).numpy()
 
 
-def torch_vit(folder, images):
-    from transformers import ViTImageProcessorPil, ViTModel
+def torch_vit(folder, images, backend):
+    """transformers' ViTModel fed as transformers 5's default pipeline feeds it: ViTImageProcessor (torchvision
+    backend), or ViTImageProcessorPil with backend "pil"; sized to the model (config image_size)."""
+    from transformers import ViTImageProcessor, ViTImageProcessorPil, ViTModel
     m = ViTModel.from_pretrained(folder).eval()
-    proc = ViTImageProcessorPil()
+    side = m.config.image_size
+    proc = (ViTImageProcessorPil if backend == "pil" else ViTImageProcessor)(size={"height": side, "width": side})
     x = proc(images=[Image.open(p).convert("RGB") for p in images], return_tensors="pt")["pixel_values"]
     with torch.no_grad():
         return m(pixel_values=x).last_hidden_state[:, 0].numpy()
+
+
+def torch_hf(folder, images, backend):
+    """The folder as transformers loads it: AutoImageProcessor (its preprocessor_config.json; torchvision
+    backend by default, "pil" for the Pil class) + AutoModel. The feature: ViT's CLS token of the last hidden
+    state, a CNN's pooler_output flattened. Images are fed one at a time (a processor without a crop keeps each
+    image's aspect ratio)."""
+    from transformers import AutoImageProcessor, AutoModel
+    proc = AutoImageProcessor.from_pretrained(folder, backend=backend)
+    m = AutoModel.from_pretrained(folder).eval()
+    out = []
+    for p in images:
+        # As transformers users feed it: the image as Pillow opened it when the processor converts to RGB itself
+        # (do_convert_rgb: transparency onto white), else Pillow's convert("RGB") (a gray image would not normalise).
+        im = Image.open(p) if getattr(proc, "do_convert_rgb", None) else Image.open(p).convert("RGB")
+        x = proc(images=[im], return_tensors="pt")["pixel_values"]
+        with torch.no_grad():
+            o = m(pixel_values=x)
+        out.append((o.last_hidden_state[:, 0] if m.config.model_type == "vit" else o.pooler_output.flatten(1)).numpy()[0])
+    return np.stack(out)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vfw", required=True)
     ap.add_argument("--weights", required=True, help="for vit: a Hugging Face folder")
-    ap.add_argument("--family", choices=["resnet", "vit", "hf-resnet"], required=True)
+    ap.add_argument("--family", choices=["resnet", "vit", "hf-resnet", "hf"], required=True)
+    ap.add_argument("--backend", choices=["torchvision", "pil"], default="torchvision",
+                    help="transformers' processor backend (vit, hf); pil also passes --preprocess backend=hf-pil to vfw")
     ap.add_argument("--model", default="resnet18")
     ap.add_argument("--tolerance", type=float, default=1e-4)
     ap.add_argument("images", nargs="+")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    ref = {"resnet": lambda: torch_resnet(a.weights, a.model, a.images), "vit": lambda: torch_vit(a.weights, a.images),
-           "hf-resnet": lambda: torch_hf_resnet(a.weights, a.images)}[a.family]()
-    out = subprocess.run([a.vfw, "embed", *a.images, "--weights", a.weights], check=True, capture_output=True, text=True)
+    ref = {"resnet": lambda: torch_resnet(a.weights, a.model, a.images),
+           "vit": lambda: torch_vit(a.weights, a.images, a.backend),
+           "hf-resnet": lambda: torch_hf_resnet(a.weights, a.images),
+           "hf": lambda: torch_hf(a.weights, a.images, a.backend)}[a.family]()
+    extra = ["--preprocess", "backend=hf-pil"] if a.backend == "pil" else []
+    out = subprocess.run([a.vfw, "embed", *a.images, "--weights", a.weights, *extra], check=True, capture_output=True, text=True)
     got = np.array([row["vector"] for row in json.loads(out.stdout)], dtype=np.float32)
     assert got.shape == ref.shape, f"shape {got.shape} vs torch {ref.shape}"
     ok = True

@@ -10,6 +10,11 @@ batch-norm statistics set as training would leave them:
     hf-resnet18-model/   ResNetModel (no head, no `resnet.` prefix), basic [2, 2, 2, 2]
     hf-resnet-v1/        ResNetForImageClassification with downsample_in_bottleneck (stride on the first 1x1
                          conv): a network torchvision's ResNet does not compute, which both sides must refuse
+    hf-resnet50-pp/      hf-resnet50 with microsoft/resnet-50's preprocessor_config.json (ConvNextFeatureExtractor:
+                         shortest edge 224 / crop_pct 0.875, bicubic, ImageNet mean/std), the file as the Hub has it
+    hf-vit-pp/           ViTModel (ViT-Ti/16 shape) with a preprocessor_config.json written by transformers'
+                         ViTImageProcessor(resample=BICUBIC, ImageNet mean/std).save_pretrained
+    hf-vit-384/          ViTModel (ViT-Ti/16 shape) with image_size 384 in config.json, no preprocessor_config.json
 """
 import argparse
 import os
@@ -46,7 +51,7 @@ def main():
     ap.add_argument("out")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    from transformers import ResNetForImageClassification, ResNetModel
+    from transformers import ResNetForImageClassification, ResNetModel, ViTModel
     labels = {i: f"label-{i}" for i in range(10)}
     resnet(ResNetForImageClassification, 1, layer_type="bottleneck", depths=[3, 4, 6, 3],
            hidden_sizes=[256, 512, 1024, 2048], num_labels=10, id2label=labels,
@@ -56,6 +61,23 @@ def main():
     resnet(ResNetForImageClassification, 3, layer_type="bottleneck", depths=[1, 1, 1, 1],
            hidden_sizes=[256, 512, 1024, 2048], num_labels=4,
            downsample_in_bottleneck=True).save_pretrained(os.path.join(a.out, "hf-resnet-v1"))
+    import json
+    import shutil
+    shutil.copytree(os.path.join(a.out, "hf-resnet50"), os.path.join(a.out, "hf-resnet50-pp"), dirs_exist_ok=True)
+    # https://huggingface.co/microsoft/resnet-50/blob/main/preprocessor_config.json
+    with open(os.path.join(a.out, "hf-resnet50-pp", "preprocessor_config.json"), "w") as f:
+        json.dump({"crop_pct": 0.875, "do_normalize": True, "do_resize": True,
+                   "feature_extractor_type": "ConvNextFeatureExtractor", "image_mean": [0.485, 0.456, 0.406],
+                   "image_std": [0.229, 0.224, 0.225], "resample": 3, "size": 224}, f, indent=2)
+    from PIL import Image
+    from transformers import ViTConfig, ViTImageProcessor
+    tiny = dict(hidden_size=192, num_hidden_layers=12, num_attention_heads=3, intermediate_size=768)
+    vit = perturb(ViTModel(ViTConfig(**tiny), add_pooling_layer=False), 4).eval()
+    vit.save_pretrained(os.path.join(a.out, "hf-vit-pp"))
+    ViTImageProcessor(resample=Image.Resampling.BICUBIC, image_mean=[0.485, 0.456, 0.406],
+                      image_std=[0.229, 0.224, 0.225]).save_pretrained(os.path.join(a.out, "hf-vit-pp"))
+    vit = perturb(ViTModel(ViTConfig(image_size=384, **tiny), add_pooling_layer=False), 5).eval()
+    vit.save_pretrained(os.path.join(a.out, "hf-vit-384"))
     print("saved", a.out)
 
 

@@ -181,22 +181,48 @@ def torchvision_preset():
     ])
 
 
-class HFViTPreset:
-    """transformers' ViTImageProcessorPil (the PIL backend): resize 224x224 bilinear, rescale 1/255,
-    normalize mean = std = 0.5. `transforms` lists the steps for the manifest, like a torchvision Compose."""
+class HFProcessorPreset:
+    """A transformers image processor (`ViTImageProcessor`: transformers 5's default, torchvision backend;
+    `ViTImageProcessorPil` with backend="pil"), sized to the model (config image_size). `transforms` lists the
+    steps for the manifest, like a torchvision Compose."""
 
-    def __init__(self):
-        from transformers import ViTImageProcessorPil
-        self.processor = ViTImageProcessorPil()
+    def __init__(self, config: Optional[dict] = None, backend: str = "torchvision", folder: Optional[str] = None):
+        if folder is not None:
+            # The model folder's own preprocessor_config.json, as AutoImageProcessor reads it.
+            from transformers import AutoImageProcessor
+            self.processor = AutoImageProcessor.from_pretrained(folder, backend=backend)
+        else:
+            from transformers import ViTImageProcessor, ViTImageProcessorPil
+            side = int((config or {}).get("image_size", 224))
+            cls = ViTImageProcessorPil if backend == "pil" else ViTImageProcessor
+            self.processor = cls(size={"height": side, "width": side})
         p = self.processor
-        self.transforms = [f"transformers.ViTImageProcessorPil(size={dict(p.size)}, resample={int(p.resample)} (PIL bilinear), "
-                           f"rescale_factor={p.rescale_factor}, image_mean={list(p.image_mean)}, image_std={list(p.image_std)})"]
+        settings = {k: v for k, v in sorted(p.to_dict().items()) if k not in ("processor_class", "auto_map")}
+        self.transforms = [f"transformers.{type(p).__name__}({settings})"]
 
     def __call__(self, image):
         return self.processor(images=image, return_tensors="pt")["pixel_values"][0]
 
 
-PRESETS: Dict[str, Callable] = {"torchvision": torchvision_preset, "hf-vit": HFViTPreset}
+def timm_pretrained_cfg_preset(folder: str):
+    """timm's eval transform for the pretrained_cfg of a timm folder's config.json, as timm users build it:
+    create_transform(**resolve_data_config(pretrained_cfg=cfg)). A Compose: its `transforms` go in the manifest."""
+    import timm.data
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)["pretrained_cfg"]
+    return timm.data.create_transform(**timm.data.resolve_data_config(pretrained_cfg=cfg))
+
+
+# preset name -> (architecture config, model folder or None) -> transform. As `vfw convert` does, a folder holding
+# preprocessor_config.json is preprocessed as it says (preset "preprocessor_config.json"), else a timm folder as its
+# config.json's pretrained_cfg says (preset "pretrained_cfg"), else with the family's preset.
+PRESETS: Dict[str, Callable] = {
+    "torchvision": lambda config, folder: torchvision_preset(),
+    "hf-vit": lambda config, folder: HFProcessorPreset(config),
+    "hf-vit-pil": lambda config, folder: HFProcessorPreset(config, backend="pil"),
+    "preprocessor_config.json": lambda config, folder: HFProcessorPreset(folder=folder),
+    "pretrained_cfg": lambda config, folder: timm_pretrained_cfg_preset(folder),
+}
 
 BATCH_COPIES = ("copy i of the batch: the image turned (i // 2) % 4 counter-clockwise quarter turns "
                 "(PIL Image.Transpose.ROTATE_90/180/270) then mirrored left-right (FLIP_LEFT_RIGHT) when i is odd, "
@@ -349,7 +375,14 @@ def make_reference(args) -> dict:
 
     loaded = [load_image(p) for p in image_paths(args.image)]
     preset = family.preset(sd, config)
-    transform = PRESETS[preset]()
+    folder = args.weights if os.path.isdir(args.weights) else os.path.dirname(os.path.abspath(args.weights))
+    if args.preprocess is not None:
+        preset = args.preprocess
+    elif os.path.exists(os.path.join(folder, "preprocessor_config.json")):
+        preset = "preprocessor_config.json"
+    elif isinstance(hf_config, dict) and isinstance(hf_config.get("pretrained_cfg"), dict):
+        preset = "pretrained_cfg"
+    transform = PRESETS[preset](config, folder)
     items = [{"image": i, "copy": c} for i in range(len(loaded)) for c in range(args.batch)]
     batch = torch.stack([transform(batch_copy(loaded[it["image"]][0], it["copy"])) for it in items]).contiguous()
 
@@ -440,6 +473,8 @@ def parse_args(argv):
                    help="in a training checkpoint, the entry holding the weights (as `vfw convert --key`)")
     p.add_argument("--model", choices=all_models, metavar="NAME",
                    help="architecture, when the keys do not tell it: " + ", ".join(all_models))
+    p.add_argument("--preprocess", choices=sorted(PRESETS), default=None,
+                   help="preprocessing (default: the model folder's preprocessor_config.json, else the family's preset)")
     p.add_argument("--all", action="store_true", help="tap every leaf module and every block, not just blocks")
     p.add_argument("--taps", action="append", metavar="GLOB",
                    help="record only taps matching GLOB (repeatable; * matches any characters, dots included)")

@@ -121,9 +121,9 @@ private func readConfig(_ path: String) throws -> Data {
 private func jsonObject(_ data: Data, file: String) throws -> [String: JSONValue] {
     let v: JSONValue
     do { v = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-        throw ImagingError.badPreprocess(source: file, reason: "not valid JSON")
+        throw ImagingError.badPreprocess(source: file, reason: "not valid JSON; fix it, or state the pipeline with --preprocess SPEC")
     }
-    guard let o = v.objectValue else { throw ImagingError.badPreprocess(source: file, reason: "not a JSON object") }
+    guard let o = v.objectValue else { throw ImagingError.badPreprocess(source: file, reason: "not a JSON object; state the pipeline with --preprocess SPEC") }
     return o
 }
 

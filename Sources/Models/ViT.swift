@@ -217,9 +217,11 @@ extension ViT: ModelFamily {
     public static func modelName(_ c: ViTConfig) -> String { c.name }
     public static func validate(_ c: ViTConfig) throws { try c.validate() }
 
-    /// transformers' ViTImageProcessor (Hugging Face and timm layouts); torchvision layouts say `torchvision`
-    /// in their recognition.
-    public static func preprocessing(_ c: ViTConfig) -> String { "hf-vit" }
+    /// transformers 5's ViTImageProcessor (torchvision backend; Hugging Face and timm layouts) resized to the
+    /// model's own image size (`hf-vit` is 224x224); torchvision layouts say `torchvision` in their recognition.
+    public static func preprocessing(_ c: ViTConfig) -> String {
+        c.imageSize == 224 ? "hf-vit" : "hf-vit,resize=\(c.imageSize)x\(c.imageSize)"
+    }
 
     public static func recognise(_ checkpoint: Checkpoint) throws -> Recognition? {
         try ViTLayout.recognise(checkpoint.tensors, configJSON: checkpoint.configJSON, arch: checkpoint.arch)

@@ -249,10 +249,10 @@ enum ViTLayout {
 
         notes.insert("\(d.source.rawValue) layout\(d.prefix.isEmpty ? "" : " with '\(d.prefix)' prefix")", at: 0)
         if d.source == .timm {
-            notes.append("timm evaluates with its own transform (bicubic resize, crop_pct 0.9, mean/std per model); stored preset hf-vit, pass --preprocess to change it")
+            notes.append("timm evaluates with its own transform (bicubic resize, crop_pct, mean/std per model: the pretrained_cfg of its config.json, used when there); without one the stored preprocessing is \(ViT.preprocessing(c)), pass --preprocess to change it")
         }
         return Recognition(model: ModelDescription(ViT.self, c),
-                           preprocessing: d.source == .torchvision ? "torchvision" : "hf-vit",
+                           preprocessing: d.source == .torchvision ? "torchvision" : ViT.preprocessing(c),
                            mapping: mapping, dropped: dropped, notes: notes)
     }
 

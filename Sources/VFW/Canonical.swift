@@ -1,6 +1,7 @@
 // From any input's tensors to the canonical names and description of a model.
 
 import Foundation
+import Imaging
 import Models
 import TensorCore
 import VFWFormat
@@ -19,6 +20,9 @@ public struct CanonicalWeights {
     public var path: String
     /// Why a family that knows the layout refused it (a config.json it does not compute), when one did.
     public var unrecognisedBecause: String?
+    /// Why the model folder's own preprocessing file (preprocessor_config.json, a timm pretrained_cfg) cannot be
+    /// run, when it cannot: raised when the preprocessing is needed and --preprocess does not state it instead.
+    public var preprocessingProblem: String?
 
     /// Recognises the model in `source`; a .vfw input is already canonical. Unrecognised tensors keep their
     /// names (a plain bag of tensors) unless `arch` demands a model.
@@ -55,8 +59,21 @@ public struct CanonicalWeights {
         } catch let e as ModelError {
             throw PipelineError.input("\(source.path): \(e)")
         }
-        return CanonicalWeights(model: r.model, preprocessing: r.preprocessing, tensors: tensors,
-                                notes: ["recognised \(r.model.name)"] + r.notes, path: source.path)
+        var notes = ["recognised \(r.model.name)"] + r.notes
+        var preprocessing: String? = r.preprocessing, problem: String?
+        do {
+            if let (spec, file) = try modelConfiguredPreprocessing(source) {
+                preprocessing = spec.presetName ?? spec.text
+                notes.append("preprocessing from \(file): \(spec.presetName ?? spec.text)")
+            }
+        } catch let e as PipelineError {
+            // Not the family's default instead: the folder says its pipeline is another one.
+            preprocessing = nil
+            problem = "\(e)"
+        }
+        var c = CanonicalWeights(model: r.model, preprocessing: preprocessing, tensors: tensors, notes: notes, path: source.path)
+        c.preprocessingProblem = problem
+        return c
     }
 
     /// Builds the model these tensors describe (strict: a missing, mis-shaped or unused tensor is an error
@@ -73,11 +90,52 @@ public struct CanonicalWeights {
         }
     }
 
-    /// The preprocessing preset to use: the one stored with the weights, else the family's default.
+    /// The preprocessing to use, as text: the one stored with the weights, else the family's default.
     public func preprocessingPreset() throws -> String {
         if let p = preprocessing { return p }
+        if let problem = preprocessingProblem { throw PipelineError.input(problem) }
         guard let model else { throw PipelineError.input("\(path): cannot tell which model these weights are for; pass --arch") }
         do { return try ModelZoo.preprocessing(for: model) } catch { throw PipelineError.input("\(path): \(error)") }
+    }
+
+    /// The preprocessing to use: `preprocessingPreset()` read as a PreprocessSpec (a preset name or the full text form).
+    public func preprocessingSpec() throws -> PreprocessSpec {
+        let text = try preprocessingPreset()
+        do { return try PreprocessSpec.parse(text, source: "\(path): stored preprocessing") } catch { throw PipelineError.input("\(error)") }
+    }
+
+    /// The preprocessing to use when the user gives `text` (PreprocessSpec's text form, `--preprocess`): a preset
+    /// or a full spec stands alone (even when the model's own is unreadable: that is how a user states it);
+    /// key=value items change the model's own spec. nil `text`: the model's own.
+    public func preprocessingSpec(overriddenBy text: String?, source: String = "--preprocess") throws -> PreprocessSpec {
+        guard let text else { return try preprocessingSpec() }
+        let base = model == nil ? nil : try? preprocessingSpec()
+        do {
+            return try PreprocessSpec.parse(text, source: source, base: base)
+        } catch {
+            // Overrides of a model spec that cannot be read: say why it cannot.
+            if base == nil, model != nil { _ = try preprocessingSpec() }
+            throw PipelineError.input("\(error)")
+        }
+    }
+
+    /// The preprocessing a model folder states: transformers' preprocessor_config.json (as transformers 5's
+    /// AutoImageProcessor runs it: the torchvision backend), or a timm config.json's pretrained_cfg, in the folder
+    /// holding the weights; nil when it has neither. A file that is there but wrong is an input error.
+    static func modelConfiguredPreprocessing(_ source: WeightSource) throws -> (PreprocessSpec, String)? {
+        guard !source.weightsPath.isEmpty else { return nil }
+        let dir = (source.weightsPath as NSString).deletingLastPathComponent
+        let folder = dir.isEmpty ? "." : dir
+        let hf = (folder as NSString).appendingPathComponent("preprocessor_config.json")
+        let hasHF = FileManager.default.fileExists(atPath: hf)
+        // A timm folder's config.json is only read when it is the configuration recognition already read.
+        guard hasHF || source.configJSON != nil else { return nil }
+        do {
+            guard let spec = try PreprocessSpec.fromModelConfiguration(at: folder) else { return nil }
+            return (spec, hasHF ? hf : (folder as NSString).appendingPathComponent("config.json"))
+        } catch {
+            throw PipelineError.input("\(error)")
+        }
     }
 }
 

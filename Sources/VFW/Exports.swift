@@ -9,8 +9,8 @@ import Verify
 public typealias Tensor = TensorCore.Tensor
 /// A decoded image: 8-bit RGB, row-major.
 public typealias RGBImage = Imaging.RGBImage
-/// The preprocessing presets.
-public typealias Preprocess = Imaging.Preprocess
+/// A preprocessing pipeline (resize, crop, rescale, mean/std, backend), its presets and text/JSON forms.
+public typealias PreprocessSpec = Imaging.PreprocessSpec
 /// Which model a set of weights is for.
 public typealias ModelDescription = Models.ModelDescription
 /// A built model of any family.

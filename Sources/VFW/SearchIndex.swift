@@ -56,7 +56,7 @@ public struct SearchIndex {
         let source = try WeightSource.open(model.path)
         let index = SearchIndex(files: kept, embeddings: rows.flatMap { $0 }, dimension: d, weights: model.path,
                                 weightsSHA256: try MappedFile.sha256(path: source.weightsPath), layer: layer,
-                                preprocess: model.preprocess.rawValue)
+                                preprocess: model.preprocessText)
         return (index, bad)
     }
 

@@ -20,7 +20,7 @@ public struct VisionModel {
     /// Which model it is (name, family, config).
     public var description: ModelDescription { model.description }
     /// The preprocessing applied to images before the network.
-    public let preprocess: Preprocess
+    public let preprocess: PreprocessSpec
     /// Images per forward pass.
     public var batchSize: Int
     /// The weight file the model came from, for messages.
@@ -29,26 +29,27 @@ public struct VisionModel {
     public let context: ComputeContext
 
     /// Opens `weights` (.vfw, .pth/.pt/.bin, .safetensors, a sharded index or a Hugging Face folder), recognises
-    /// the model and builds it. `preprocess` overrides the preset stored with the weights (or the family's
-    /// default). `threads` sets this model's compute threads (default: the process default, every core).
+    /// the model and builds it. Preprocessing is the spec stored with the weights (a model folder's
+    /// preprocessor_config.json, else the family's default); `preprocess` (PreprocessSpec's text form) replaces it
+    /// with a preset or full spec, or changes some of its keys (`backend=hf-pil`). `threads` sets this model's
+    /// compute threads (default: the process default, every core).
     public init(weights: String, preprocess: String? = nil, batchSize: Int = 8, threads: Int? = nil) throws {
         let c = try CanonicalWeights.of(try WeightSource.open(weights))
         let model = try c.build()
-        let presetName = try preprocess ?? c.preprocessingPreset()
-        guard let preset = Preprocess(name: presetName) else {
-            let known = Preprocess.allCases.map(\.rawValue).joined(separator: ", ")
-            throw PipelineError.input("\(weights): unknown preprocessing preset '\(presetName)' (known: \(known)); pass --preprocess")
+        let spec = try c.preprocessingSpec(overriddenBy: preprocess)
+        // A model built for one size (a ViT's position embeddings) cannot take another as it is.
+        if let s = model.imageSize {
+            guard let out = spec.fixedOutputSize, out.height == s, out.width == s else {
+                let makes = spec.fixedOutputSize.map { "\($0.height)x\($0.width)" } ?? "images of varying size (no crop)"
+                throw PipelineError.input("\(weights): the model takes \(s)x\(s) images, the preprocessing (\(spec.presetName ?? spec.text)) makes \(makes); pass --preprocess with crop=\(s) or resize=\(s)x\(s)")
+            }
         }
-        // Presets produce a fixed size; a model built for another size (e.g. a 384 px ViT) cannot take them as they are.
-        if let s = model.imageSize, s != preset.outputSize {
-            throw PipelineError.input("\(weights): the model takes \(s)x\(s) images, the \(preset.rawValue) preset makes \(preset.outputSize)x\(preset.outputSize)")
-        }
-        self.init(model: model, preprocess: preset, batchSize: batchSize, path: weights,
+        self.init(model: model, preprocess: spec, batchSize: batchSize, path: weights,
                   context: threads.map { ComputeContext(threads: $0) } ?? .current)
     }
 
     /// A model already built (for instance with synthetic weights), run with `preprocess` in `context`.
-    public init(model: AnyModel, preprocess: Preprocess, batchSize: Int = 8, path: String = "model", context: ComputeContext = .current) {
+    public init(model: AnyModel, preprocess: PreprocessSpec, batchSize: Int = 8, path: String = "model", context: ComputeContext = .current) {
         precondition(batchSize >= 1, "VisionModel: batchSize must be positive")
         self.model = model
         self.preprocess = preprocess
@@ -57,12 +58,15 @@ public struct VisionModel {
         self.context = context
     }
 
+    /// The preprocessing as stored and shown: a preset name, or the spec's full text form.
+    public var preprocessText: String { preprocess.presetName ?? preprocess.text }
+
     /// Decodes a PNG or JPEG file as Pillow's `Image.open(path).convert("RGB")` does.
     public static func decode(file path: String) throws -> RGBImage {
         do { return try ImageDecoder.decode(file: path) } catch let e as ImagingError { throw PipelineError.input("\(e)") }
     }
 
-    /// The preprocessed batch of `images`, `[N, 3, S, S]`.
+    /// The preprocessed batch of `images`, `[N, 3, H, W]` (every image must give the same size; see `batches`).
     public func input(_ images: [RGBImage]) -> Tensor { preprocess.batch(images) }
 
     /// The family's feature vector of every image (ResNet: the pooled vector; ViT: the CLS token of the last hidden
@@ -99,8 +103,10 @@ public struct VisionModel {
 
     private func batches(_ images: [RGBImage], _ run: (Tensor) throws -> Tensor) throws -> [[Float]] {
         var out: [[Float]] = []
-        for start in stride(from: 0, to: images.count, by: batchSize) {
-            let x = input(Array(images[start..<min(start + batchSize, images.count)]))
+        // A spec without a crop or an exact resize keeps each image's aspect ratio: one image per pass.
+        let step = preprocess.fixedOutputSize == nil ? 1 : batchSize
+        for start in stride(from: 0, to: images.count, by: step) {
+            let x = input(Array(images[start..<min(start + step, images.count)]))
             let y = try context.run { try run(x) }
             let n = y.shape[0], d = n == 0 ? 0 : y.count / n
             for i in 0..<n { out.append(Array(y.data[(i * d)..<((i + 1) * d)])) }

@@ -7,7 +7,8 @@ public struct VFWHeader: Codable, Equatable, Sendable {
     /// The model the tensors belong to, `{"name", "family", "config"}` (Schemas/vfw.md): read by Models'
     /// `ModelDescription`; this reader only carries it. nil for a bag of tensors.
     public var architecture: JSONValue?
-    /// Name of the preprocessing preset the model expects (`torchvision`, `hf-vit`), if known.
+    /// The preprocessing the model expects, in PreprocessSpec's text form (a preset name such as `torchvision`, or
+    /// key=value items), if known.
     public var preprocessing: String?
     /// Where the tensors came from.
     public var provenance: Provenance?

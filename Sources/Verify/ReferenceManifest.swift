@@ -167,7 +167,8 @@ public struct ReferenceManifest: Codable, Sendable, Equatable {
     }
 
     public struct Preprocessing: Codable, Sendable, Equatable {
-        /// `torchvision` or `hf-vit` (the .vfw preprocessing presets).
+        /// A .vfw preprocessing preset (`torchvision`, `hf-vit`, `hf-vit-pil`), or the model folder's own file
+        /// (`preprocessor_config.json`, timm's `pretrained_cfg`).
         public var preset: String
         /// The exact steps: the image load, then each torchvision transform's repr.
         public var steps: [String]

@@ -91,16 +91,4 @@ struct PipelineTests {
             #expect(first && second, "\(p.name)")
         }
     }
-
-    @Test("the old preset enum runs the same specs")
-    func legacyEnum() throws {
-        #expect(Preprocess(name: "torchvision")?.spec == PreprocessSpec.preset("torchvision"))
-        #expect(Preprocess(name: "HF-ViT")?.spec == PreprocessSpec.preset("hf-vit-pil"))
-        #expect(Preprocess(name: "imagenet") == nil)
-        let image = try ImageDecoder.decode(file: imageFixture("preset/portrait.png"))
-        for p in Preprocess.allCases {
-            #expect(p.tensor(from: image).data == p.spec.tensor(from: image).data)
-            #expect(p.outputSize == 224 && p.mean.count == 3 && p.std.count == 3)
-        }
-    }
 }

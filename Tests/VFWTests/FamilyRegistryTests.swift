@@ -60,9 +60,13 @@ struct FamilyRegistryTests {
         let mapped = try r.canonicalTensors(checkpoint)
         #expect(mapped.map(\.name) == canonical.map(\.name))
         for (a, b) in zip(mapped, canonical) { #expect(a.tensor.floats() == b.tensor.floats(), "\(a.name)") }
-        // The description survives the JSON a file stores, and the family's preprocessing is a known preset.
+        // The description survives the JSON a file stores, and the family's preprocessing is a spec vfw runs
+        // (a preset name or the text form), making the image size the model takes.
         #expect(try ModelDescription(json: d.json) == d)
-        #expect(Preprocess(name: try ModelZoo.preprocessing(for: d)) != nil)
+        let spec = try PreprocessSpec.parse(try ModelZoo.preprocessing(for: d), source: family)
+        if let s = try ModelZoo.build(d, weights: WeightStore(canonical)).imageSize {
+            #expect(spec.fixedOutputSize == PreprocessSpec.Size(s), "\(spec.text)")
+        }
     }
 
     @Test("every tapped module runs alone and reproduces the forward's own output; the graph has every module",

@@ -56,7 +56,8 @@ def vit_infer(sd: dict, requested: Optional[str], path: str, hf_config: Optional
             qkv_bias = "blocks.0.attn.qkv.bias" in sd
             pooler = None
             labels = sd["head.weight"].shape[0] if "head.weight" in sd else 0
-            eps, heads = 1e-6, None
+            # timm's save_for_hf config.json states the heads under model_args, as vfw reads it.
+            eps, heads = 1e-6, ((hf_config or {}).get("model_args") or {}).get("num_heads")
         else:
             proj = sd["conv_proj.weight"]
             tokens = sd["encoder.pos_embedding"].shape[1]

@@ -140,12 +140,13 @@ struct Bench: ParsableCommand {
             do { return try ImageDecoder.decode(file: path) } catch { throw InputError("\(error)") }
         }
         let d = try time { _ = try decode() }
-        let tv = try time { _ = Preprocess.torchvision.tensor(from: try decode()) }
-        let hf = try time { _ = Preprocess.hfViT.tensor(from: try decode()) }
+        let torchvision = PreprocessSpec.preset("torchvision")!, hfViT = PreprocessSpec.preset("hf-vit-pil")!   // beside ViTImageProcessorPil (tools/bench_image_preprocess.py)
+        let tv = try time { _ = torchvision.tensor(from: try decode()) }
+        let hf = try time { _ = hfViT.tensor(from: try decode()) }
         if json {
             print("{\"image\":\"\(path)\",\"decode_ms\":\(String(format: "%.2f", d.0)),\"torchvision_ms\":\(String(format: "%.2f", tv.0)),\"hf_vit_ms\":\(String(format: "%.2f", hf.0))}")
         } else {
-            print("\(path): decode \(String(format: "%.2f", d.0)) ms; decode + torchvision preset \(String(format: "%.2f", tv.0)) ms; decode + hf-vit preset \(String(format: "%.2f", hf.0)) ms (medians)")
+            print("\(path): decode \(String(format: "%.2f", d.0)) ms; decode + torchvision preset \(String(format: "%.2f", tv.0)) ms; decode + hf-vit-pil preset \(String(format: "%.2f", hf.0)) ms (medians)")
         }
     }
 

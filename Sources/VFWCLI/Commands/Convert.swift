@@ -24,6 +24,11 @@ struct Convert: ParsableCommand {
           vfw convert vit-base/ -o vit-base.vfw --dtype f16
           vfw convert checkpoint.pth --key model_ema -o ema.vfw --force
           vfw convert resnet18.vfw -o resnet18.safetensors
+          vfw convert vit-base/ -o vit-base.vfw --preprocess backend=hf-pil
+
+        The preprocessing stored in the file is the model folder's preprocessor_config.json (as transformers 5's
+        AutoImageProcessor runs it, torchvision backend) or timm pretrained_cfg when there is one, else the
+        family's default; --preprocess replaces it or changes some of its keys.
         """)
 
     @Argument(help: "The checkpoint file or Hugging Face folder to convert.")
@@ -44,7 +49,7 @@ struct Convert: ParsableCommand {
     @Option(help: "The architecture, when the keys do not tell it or to override (\(ModelZoo.knownNames.joined(separator: ", "))).")
     var arch: String?
 
-    @Option(help: "Preprocessing preset stored in the file (torchvision, hf-vit); default: the family's.")
+    @Option(help: ArgumentHelp("Preprocessing stored in the file: a preset (\(PreprocessSpec.presets.map(\.name).joined(separator: ", "))), key=value items changing the default (backend=hf-pil), or a full spec; default: the model folder's preprocessor_config.json, else the family's.", valueName: "spec"))
     var preprocess: String?
 
     @Option(name: .customLong("metadata"), help: "Add user metadata KEY=VALUE to the header (repeatable).")
@@ -103,8 +108,16 @@ struct Convert: ParsableCommand {
         if output.lowercased().hasSuffix(".safetensors") {
             try SafetensorsWriter.write(to: output, tensors: try outputs.map { ($0.name, try $0.load()) }, metadata: meta, force: force)
         } else {
+            // Checked (and stored in its canonical form: a preset name or the full text) now, not when the file is
+            // first used; a model folder's preprocessing file vfw cannot run is refused here unless --preprocess
+            // states the pipeline.
+            var preprocessing = canonical.preprocessing
+            if canonical.model != nil || preprocess != nil {
+                let spec = try canonical.preprocessingSpec(overriddenBy: preprocess)
+                preprocessing = spec.presetName ?? spec.text
+            }
             let header = VFWHeader(architecture: canonical.model?.json,
-                                   preprocessing: preprocess ?? canonical.preprocessing,
+                                   preprocessing: preprocessing,
                                    provenance: try Provenance.of(source, notes: notes), metadata: meta)
             try VFWWriter.write(to: output, header: header, tensors: outputs, force: force) { done, _ in progress.update(done) }
         }

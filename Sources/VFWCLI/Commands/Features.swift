@@ -15,7 +15,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "The model's weights (.vfw; also .pth, .safetensors or a Hugging Face folder).")
     var weights: String
 
-    @Option(help: "Preprocessing preset (torchvision, hf-vit); default: the one stored with the weights.")
+    @Option(help: ArgumentHelp("Preprocessing: a preset (\(PreprocessSpec.presets.map(\.name).joined(separator: ", "))), key=value items changing the stored spec (backend=hf-pil), or a full spec; default: the one stored with the weights.", valueName: "spec"))
     var preprocess: String?
 
     @Option(help: "Compute threads (default: all cores).")
@@ -25,9 +25,6 @@ struct ModelOptions: ParsableArguments {
     var batch: Int = 8
 
     func validate() throws {
-        if let p = preprocess, Preprocess(name: p) == nil {
-            throw ValidationError("unknown --preprocess '\(p)'; choose \(Preprocess.allCases.map(\.rawValue).joined(separator: " or "))")
-        }
         if batch < 1 { throw ValidationError("--batch must be positive") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
     }
