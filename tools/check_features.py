@@ -32,7 +32,7 @@ def torch_features(weights: str, logits: str, images):
     module = next((m for m, tap in family.taps(model, False) if tap == logits), None)
     if module is None:
         raise SystemExit(f"{weights}: the {family.name} family has no tap named {logits}")
-    transform = make_reference.PRESETS[family.preset(sd, config)]()
+    transform = make_reference.PRESETS[family.preset(sd, config)](config, None)  # (config, folder): no folder here
     x = torch.stack([transform(Image.open(p).convert("RGB")) for p in images])
     seen = []
     handle = dict(model.named_modules())[module].register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0]))
