@@ -3,7 +3,9 @@
 
     python tools/make_cnn_parity_models.py OUT_DIR [--models tv-regnet_y_400mf,timm-regnety_002,...]
 
-A model name is LIBRARY-CONSTRUCTOR: `tv-` a torchvision.models constructor, `timm-` a timm.create_model name.
+A model name is LIBRARY-CONSTRUCTOR: `tv-` a torchvision.models constructor, `timm-` a timm.create_model name,
+`hf-convnext` / `hf-convnextv2` a small transformers ConvNextForImageClassification / ConvNextV2Model
+(depths 2,2,2,2, widths 32..256).
 Each is built with random weights (no hub here), every parameter perturbed (tools/make_parity_models.py `perturb`),
 each residual branch's last batch-norm weight set to U(0.2, 0.5) as in trained networks, batch-norm statistics
 calibrated by forward passes in train mode, and perturbed again. Writes NAME.pth (torch.save zip) and
@@ -31,7 +33,14 @@ def build(name: str):
     if lib == "timm":
         import timm
         return timm.create_model(ctor, pretrained=False, num_classes=10)
-    raise SystemExit(f"{name}: expected tv-NAME or timm-NAME")
+    if lib == "hf":
+        import transformers
+        small = dict(depths=[2, 2, 2, 2], hidden_sizes=[32, 64, 128, 256])
+        if ctor == "convnext":
+            return transformers.ConvNextForImageClassification(transformers.ConvNextConfig(num_labels=10, **small))
+        if ctor == "convnextv2":
+            return transformers.ConvNextV2Model(transformers.ConvNextV2Config(**small))
+    raise SystemExit(f"{name}: expected tv-NAME, timm-NAME, hf-convnext or hf-convnextv2")
 
 
 def small_residual_branches(model, seed):

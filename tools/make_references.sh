@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$HOME/.cache/vfw-venv/bin/python}
 VFW=${VFW:-.build/release/vfw}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-want=${*:-"resnet18 resnet18-photos vit-base regnet_y_400mf"}
+want=${*:-"resnet18 resnet18-photos vit-base regnet_y_400mf convnext_atto"}
 for name in $want; do
   case $name in
     resnet18)
@@ -36,6 +36,11 @@ for name in $want; do
       $VFW synth --model regnet_y_400mf --seed 0 -o "$TMP/regnet_y_400mf-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/regnet_y_400mf-synth.safetensors" --synth-seed 0 \
         --image Reference/images/chelsea.png -o Reference/regnet_y_400mf ;;
+    convnext_atto)
+      # timm convnext_atto (ConvNeXt V1: depthwise 7x7, LayerNorm over channels, layer scale), 1000 classes.
+      $VFW synth --model convnext_atto --seed 0 -o "$TMP/convnext_atto-synth.safetensors" --force
+      $PYTHON tools/make_reference.py --weights "$TMP/convnext_atto-synth.safetensors" --synth-seed 0 \
+        --image Reference/images/chelsea.png -o Reference/convnext_atto ;;
     *) echo "unknown reference $name" >&2; exit 2 ;;
   esac
 done
