@@ -118,8 +118,9 @@ extension ConvNeXt: ModelFamily {
     }
 
     /// torchvision's ConvNeXt_*_Weights transforms resize to 236 (tiny), 230 (small) or 232 (base, large) bilinear
-    /// before a 224 crop; timm's pretrained configs use bicubic with crop_pct 0.875-0.95. The CLI's presets name
-    /// only `torchvision` (Resize(256)) so far: that is the default until the per-weight presets are wired.
+    /// before a 224 crop; timm's pretrained configs (and transformers' ConvNextImageProcessor) use bicubic with
+    /// crop_pct 0.875 (0.95 for the in12k fine-tunes): Imaging's spec preset `timm`. `vfw embed` takes only the
+    /// old `Preprocess` names so far, so `torchvision` (Resize(256) bilinear) is the default until specs are wired.
     public static func preprocessing(_ c: ConvNeXtConfig) -> String { "torchvision" }
 
     public static func recognise(_ checkpoint: Checkpoint) throws -> Recognition? {

@@ -222,7 +222,7 @@ public enum Families {
     /// Every family vfw implements, in the order recognition tries them: one line per family.
     public static let all: [Family] = [
         Family(ResNet.self),
-        Family(ConvNeXt.self),  // before ViT: transformers' ConvNextModel keys also start with embeddings.patch_embeddings
+        Family(ConvNeXt.self),  // before ViT as in tools/reference_families (there ViT claims every embeddings.patch_embeddings.* key)
         Family(ViT.self),
         Family(RegNet.self),
     ]
