@@ -22,7 +22,7 @@ from make_parity_models import calibrate_batch_norm, perturb  # noqa: E402
 
 DEFAULT = "tv-regnet_y_400mf,tv-regnet_x_400mf,timm-regnety_002,timm-regnetx_002"
 # Attribute path (from a block module) of the batch norm ending each residual branch, per library.
-LAST_BN = ("f.c.1", "conv3.bn")
+LAST_BN = ("f.c.1", "conv3.bn", "block.3.1", "bn3")  # RegNet (torchvision, timm), EfficientNet (torchvision, timm)
 
 
 def build(name: str):

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$HOME/.cache/vfw-venv/bin/python}
 VFW=${VFW:-.build/release/vfw}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-want=${*:-"resnet18 resnet18-photos vit-base regnet_y_400mf convnext_atto"}
+want=${*:-"resnet18 resnet18-photos vit-base regnet_y_400mf convnext_atto efficientnet_b0"}
 for name in $want; do
   case $name in
     resnet18)
@@ -43,6 +43,12 @@ for name in $want; do
       $VFW synth --model convnext_atto --seed 0 -o "$TMP/convnext_atto-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/convnext_atto-synth.safetensors" --synth-seed 0 \
         --image Reference/images/chelsea.png --taps 'stages.[123]' --taps 'head.*' -o Reference/convnext_atto ;;
+    efficientnet_b0)
+      # torchvision efficientnet_b0 (MBConv: depthwise 3x3/5x5, SiLU, squeeze-excitation), 1000 classes. To stay small
+      # (a new reference <= 1.5 MB) only stages 4-7, the head conv, the pooled features and the logits.
+      $VFW synth --model efficientnet_b0 --seed 0 -o "$TMP/efficientnet_b0-synth.safetensors" --force
+      $PYTHON tools/make_reference.py --weights "$TMP/efficientnet_b0-synth.safetensors" --synth-seed 0 \
+        --image Reference/images/chelsea.png --taps 'features.[4-8]' --taps avgpool --taps classifier.1 -o Reference/efficientnet_b0 ;;
     *) echo "unknown reference $name" >&2; exit 2 ;;
   esac
 done

@@ -225,6 +225,7 @@ public enum Families {
         Family(ConvNeXt.self),  // before ViT as in tools/reference_families (there ViT claims every embeddings.patch_embeddings.* key)
         Family(ViT.self),
         Family(RegNet.self),
+        Family(EfficientNet.self),
     ]
 
     /// The family called `name` (a description's `family`), or nil.
