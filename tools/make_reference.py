@@ -242,6 +242,8 @@ def batch_copy(image, i: int):
 # MARK: - Families
 
 FAMILIES = _families.FAMILIES
+for _f in FAMILIES:
+    PRESETS.update(_f.presets)
 
 
 def family_for(sd: dict, requested: Optional[str], path: str) -> Family:

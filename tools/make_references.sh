@@ -49,6 +49,12 @@ for name in $want; do
       $VFW synth --model efficientnet_b0 --seed 0 -o "$TMP/efficientnet_b0-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/efficientnet_b0-synth.safetensors" --synth-seed 0 \
         --image Reference/images/chelsea.png --taps 'features.[4-8]' --taps avgpool --taps classifier.1 -o Reference/efficientnet_b0 ;;
+    dinov2-small|dinov2-with-registers-small)
+      # facebook/dinov2-small and facebook/dinov2-with-registers-small configurations (518-pixel position table,
+      # so the 224-pixel input resamples it), preprocessed by the real BitImageProcessor.
+      $VFW synth --model $name --seed 0 -o "$TMP/$name-synth.safetensors" --force
+      $PYTHON tools/make_reference.py --weights "$TMP/$name-synth.safetensors" \
+        --image Reference/images/chelsea.png -o Reference/$name ;;
     *) echo "unknown reference $name" >&2; exit 2 ;;
   esac
 done

@@ -223,6 +223,7 @@ public enum Families {
     public static let all: [Family] = [
         Family(ResNet.self),
         Family(ConvNeXt.self),  // before ViT as in tools/reference_families (there ViT claims every embeddings.patch_embeddings.* key)
+        Family(DINOv2.self),  // before ViT: timm DINOv2 checkpoints are VisionTransformers with LayerScale
         Family(ViT.self),
         Family(RegNet.self),
         Family(EfficientNet.self),

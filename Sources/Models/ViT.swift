@@ -234,91 +234,12 @@ extension ViT: ModelFamily {
 
 // MARK: - Layers
 
-/// LayerNorm parameters (PyTorch nn.LayerNorm(E, eps)).
-struct ViTLayerNorm {
-    let name: String
-    let weight: Tensor, bias: Tensor
-    let eps: Float
-
-    init(_ s: WeightScope, _ name: String, width: Int, eps: Double) throws {
-        let n = s.child(name)
-        self.name = n.prefix
-        // Synthetic: γ and β varied away from 1 and 0, as in trained networks.
-        weight = try n.tensor("weight", shape: [width], synth: .uniform(0.7, 1.3))
-        bias = try n.tensor("bias", shape: [width], synth: .normal(std: 0.1))
-        self.eps = Float(eps)
-    }
-
-    func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
-}
-
-/// nn.Linear parameters, weight [out, in] as PyTorch stores it (the kernel multiplies by its transpose).
-struct ViTLinear {
-    let weight: Tensor, bias: Tensor?
-
-    /// Synthetic weights are Normal(0, gain/√in): unit-variance inputs give outputs of variance gain².
-    init(_ s: WeightScope, _ name: String, out: Int, in inF: Int, bias hasBias: Bool = true, gain: Float = 1) throws {
-        let n = s.child(name)
-        weight = try n.tensor("weight", shape: [out, inF], synth: .normal(std: gain / Float(inF).squareRoot()))
-        bias = hasBias ? try n.tensor("bias", shape: [out], synth: .normal(std: 0.05)) : nil
-    }
-
-    init(weight: Tensor, bias: Tensor?) {
-        self.weight = weight
-        self.bias = bias
-    }
-
-    func callAsFunction(_ x: Tensor, activation: Activation = .none) -> Tensor {
-        linear(x, weight: weight, bias: bias, activation: activation)
-    }
-}
-
-/// One pre-LN encoder layer (HF ViTLayer, timm Block, torchvision EncoderBlock).
-struct ViTEncoderLayer {
-    let name: String
-    let heads: Int
-    let layernormBefore: ViTLayerNorm, layernormAfter: ViTLayerNorm
-    /// query, key and value fused at load: weight [3E, E] = cat(q, k, v) along rows, bias [3E] likewise.
-    let qkv: ViTLinear
-    let attentionOutput: ViTLinear
-    let intermediate: ViTLinear
-    let output: ViTLinear
-    /// The MLP's activation: exact GELU. Test-only fault (ViTFaults.swift): tanh-GELU. Off in every real model.
-    var mlpActivation: Activation = .gelu
-
-    init(_ s: WeightScope, config c: ViTConfig) throws {
-        name = s.prefix
-        heads = c.numHeads
-        let e = c.hiddenSize
-        layernormBefore = try ViTLayerNorm(s, "layernorm_before", width: e, eps: c.layerNormEps)
-        let att = s.child("attention")
-        let selfAttention = att.child("attention")
-        // Synthetic q and k get gain 1.5: scores of std ≈ 2 make attention as peaked as in trained ViTs
-        // (entropy well below uniform) instead of nearly uniform averaging.
-        let q = try ViTLinear(selfAttention, "query", out: e, in: e, bias: c.qkvBias, gain: 1.5)
-        let k = try ViTLinear(selfAttention, "key", out: e, in: e, bias: c.qkvBias, gain: 1.5)
-        let v = try ViTLinear(selfAttention, "value", out: e, in: e, bias: c.qkvBias)
-        qkv = ViTLinear(weight: Tensor(shape: [3 * e, e], data: q.weight.data + k.weight.data + v.weight.data),
-                        bias: c.qkvBias ? Tensor(shape: [3 * e], data: q.bias!.data + k.bias!.data + v.bias!.data) : nil)
-        // The two projections that write into the residual stream get gain 0.7 in synthetic weights, so the
-        // stream grows slowly with depth (as in trained ViTs) rather than doubling per layer.
-        attentionOutput = try ViTLinear(att.child("output"), "dense", out: e, in: e, gain: 0.7)
-        layernormAfter = try ViTLayerNorm(s, "layernorm_after", width: e, eps: c.layerNormEps)
-        intermediate = try ViTLinear(s.child("intermediate"), "dense", out: c.intermediateSize, in: e)
-        // E[GELU(z)²] ≈ 0.43 for z ~ N(0, 1): gain 1 keeps the MLP's output variance below its input's.
-        output = try ViTLinear(s.child("output"), "dense", out: e, in: c.intermediateSize)
-    }
-
-    /// x: [N, T, E] → [N, T, E].
-    func callAsFunction(_ x: Tensor, taps: TapRecorder?) -> Tensor {
-        var x = x
-        let a = attention(qkv: qkv(layernormBefore(x)), heads: heads)
-        addInPlace(&x, attentionOutput(a))
-        let m = intermediate(layernormAfter(x), activation: mlpActivation)
-        addInPlace(&x, output(m))
-        taps.record(name, x)
-        return x
-    }
+extension ViT {
+    /// The keys of one encoder layer under `encoder.layer.N` (Transformer.swift runs it).
+    static let layerKeys = EncoderLayerKeys(
+        norm1: "layernorm_before",
+        query: "attention.attention.query", key: "attention.attention.key", value: "attention.attention.value",
+        out: "attention.output.dense", norm2: "layernorm_after", fc1: "intermediate.dense", fc2: "output.dense")
 }
 
 // MARK: - Model
@@ -327,10 +248,10 @@ public struct ViT {
     public let config: ViTConfig
     let patchWeight: Tensor, patchBias: Tensor
     let clsToken: Tensor, positions: Tensor
-    var layers: [ViTEncoderLayer]
-    let finalNorm: ViTLayerNorm
-    let pooler: ViTLinear?
-    let classifier: ViTLinear?
+    var layers: [TransformerEncoderLayer]
+    let finalNorm: TransformerLayerNorm
+    let pooler: TransformerLinear?
+    let classifier: TransformerLinear?
 
     /// Builds the network from `scope`, asking for every tensor by its canonical name (table above).
     public init(config c: ViTConfig, weights scope: WeightScope) throws {
@@ -347,10 +268,12 @@ public struct ViT {
                                             synth: .normal(std: 1 / Float(fanIn).squareRoot()))
         patchBias = try projection.tensor("bias", shape: [e], synth: .normal(std: 0.1))
         let encoder = scope.child("encoder").child("layer")
-        layers = try (0..<c.numLayers).map { try ViTEncoderLayer(encoder.child($0), config: c) }
-        finalNorm = try ViTLayerNorm(scope, "layernorm", width: e, eps: c.layerNormEps)
-        pooler = c.hasPooler ? try ViTLinear(scope.child("pooler"), "dense", out: c.poolerSize, in: e) : nil
-        classifier = c.numLabels > 0 ? try ViTLinear(scope, "classifier", out: c.numLabels, in: c.featureCount) : nil
+        let shape = EncoderLayerShape(hidden: e, intermediate: c.intermediateSize, heads: c.numHeads, eps: c.layerNormEps,
+                                      qkvBias: c.qkvBias, activation: .gelu)
+        layers = try (0..<c.numLayers).map { try TransformerEncoderLayer(encoder.child($0), keys: ViT.layerKeys, shape: shape) }
+        finalNorm = try TransformerLayerNorm(scope, "layernorm", width: e, eps: c.layerNormEps)
+        pooler = c.hasPooler ? try TransformerLinear(scope.child("pooler"), "dense", out: c.poolerSize, in: e) : nil
+        classifier = c.numLabels > 0 ? try TransformerLinear(scope, "classifier", out: c.numLabels, in: c.featureCount) : nil
     }
 
     /// x: [N, C, S, S] normalised images (S = image_size) → logits [N, num_labels] when the model has a
@@ -398,37 +321,12 @@ public struct ViT {
     /// PyTorch order: conv (with its bias), flatten(2).transpose(1, 2), cat(cls, ·), + positions.
     func embed(_ x: Tensor) -> Tensor {
         let c = config
-        let n = x.shape[0], e = c.hiddenSize, t = c.tokens, patches = t - 1
-        if n == 0 { return Tensor.zeros([0, t, e]) }
+        if x.shape[0] == 0 { return Tensor.zeros([0, c.tokens, c.hiddenSize]) }
         let conv = conv2d(x, weight: patchWeight, bias: patchBias, stride: c.patchSize)  // [N, E, g, g]
-        precondition(conv.shape[2] * conv.shape[3] == patches, "ViT: \(describeShape(conv.shape)) patches for \(patches) positions")
-        return Tensor(shape: [n, t, e]) { out in
-            conv.data.withUnsafeBufferPointer { cp in
-                positions.data.withUnsafeBufferPointer { pp in
-                    clsToken.data.withUnsafeBufferPointer { kp in
-                        for b in 0..<n {
-                            let o = out.baseAddress! + b * t * e, src = cp.baseAddress! + b * e * patches
-                            for j in 0..<e { o[j] = kp[j] + pp[j] }
-                            // Transpose [E, patches] → [patches, E] while adding the position rows 1...
-                            for j in 0..<e {
-                                let plane = src + j * patches
-                                for p in 0..<patches { o[(p + 1) * e + j] = plane[p] + pp[(p + 1) * e + j] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        precondition(conv.shape[2] * conv.shape[3] == c.tokens - 1, "ViT: \(describeShape(conv.shape)) patches for \(c.tokens - 1) positions")
+        return assembleTokens(conv: conv, posed: [clsToken], positions: positions)
     }
 
     /// Token 0 of every image: [N, T, E] → [N, E].
-    func classToken(_ s: Tensor) -> Tensor {
-        let n = s.shape[0], t = s.shape[1], e = s.shape[2]
-        if n == 0 { return Tensor.zeros([0, e]) }
-        return Tensor(shape: [n, e]) { out in
-            s.data.withUnsafeBufferPointer { sp in
-                for b in 0..<n { (out.baseAddress! + b * e).update(from: sp.baseAddress! + b * t * e, count: e) }
-            }
-        }
-    }
+    func classToken(_ s: Tensor) -> Tensor { token(s, 0) }
 }

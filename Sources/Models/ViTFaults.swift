@@ -10,7 +10,7 @@ extension ViT {
     @_spi(Faults) public func withTanhGELU(in name: String) -> ViT? {
         guard let i = layers.firstIndex(where: { $0.name == name }) else { return nil }
         var m = self
-        m.layers[i].mlpActivation = .geluTanh
+        m.layers[i].activation = .geluTanh
         return m
     }
 }

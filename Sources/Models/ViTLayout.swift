@@ -114,27 +114,7 @@ enum ViTLayout {
         func fail(_ reason: String) -> ModelError { .unrecognised(reason: "ViT (\(d.source.rawValue) layout): \(reason)") }
 
         // Canonical → source entries, in model order; a row block of a fused tensor is resolved from its shape.
-        var mapping: [Recognition.Entry] = []
-        var consumed = Set<String>()
-        func resolve(_ canonical: String, _ spec: String) throws {
-            guard !spec.isEmpty else { return }
-            for alternative in spec.split(separator: "|").map(String.init) {
-                var name = alternative, rows: Range<Int>? = nil
-                if alternative.hasSuffix("/3]"), let open = alternative.lastIndex(of: "[") {
-                    name = String(alternative[..<open])
-                    let k = Int(String(alternative[alternative.index(after: open)...].prefix(1)))!
-                    guard let s = shapes[name] else { continue }
-                    guard let rows0 = s.first, rows0 % 3 == 0 else {
-                        throw fail("'\(name)' has shape \(describeShape(s)); a fused q/k/v tensor has 3·E rows")
-                    }
-                    rows = (k * rows0 / 3)..<((k + 1) * rows0 / 3)
-                }
-                guard shapes[name] != nil else { continue }
-                mapping.append(Recognition.Entry(canonical, name, rows: rows))
-                consumed.insert(name)
-                return
-            }
-        }
+        var layout = LayoutMapping(shapes: shapes, fail: fail)
         func hfName(_ n: String) -> String { n.hasPrefix("classifier.") ? n : d.prefix + n }
         func topSpec(_ row: (canonical: String, hf: String, timm: String, torchvision: String)) -> String {
             switch d.source {
@@ -143,22 +123,23 @@ enum ViTLayout {
             case .torchvision: return row.torchvision
             }
         }
-        for row in topTable { try resolve(row.canonical, topSpec(row)) }
+        for row in topTable { try layout.resolve(row.canonical, topSpec(row)) }
         var layerCount = 0
         while shapes[d.layerPrefix(layerCount) + layerSpec(layerTable[0], d.source)] != nil { layerCount += 1 }
         for i in 0..<layerCount {
             for row in layerTable {
                 let spec = layerSpec(row, d.source).split(separator: "|").map { d.layerPrefix(i) + $0 }.joined(separator: "|")
-                try resolve("encoder.layer.\(i).\(row.canonical)", spec)
+                try layout.resolve("encoder.layer.\(i).\(row.canonical)", spec)
             }
         }
-        for row in finalTable { try resolve(row.canonical, topSpec(row)) }
+        for row in finalTable { try layout.resolve(row.canonical, topSpec(row)) }
+        let mapping = layout.entries
 
         // Everything else must be known-droppable: convert must never lose a tensor silently.
         var dropped: [String] = []
         var notes: [String] = []
         var unknown: [String] = []
-        for t in tensors where !consumed.contains(t.name) {
+        for t in tensors where !layout.consumed.contains(t.name) {
             if d.source == .transformers4 || d.source == .transformers5, droppable.contains(where: { d.prefix + $0 == t.name }) {
                 dropped.append(t.name)
             } else {
@@ -172,12 +153,7 @@ enum ViTLayout {
         if !dropped.isEmpty { notes.append("dropped \(dropped.joined(separator: ", ")) (masked image modelling only)") }
 
         // Config: structure from shapes, what shapes cannot tell from config.json (or defaults).
-        let byCanonical = Dictionary(mapping.map { ($0.canonical, $0) }, uniquingKeysWith: { a, _ in a })
-        func shape(_ canonical: String) -> [Int]? {
-            guard let e = byCanonical[canonical], var s = shapes[e.source] else { return nil }
-            if let r = e.rows, !s.isEmpty { s[0] = r.count }
-            return s
-        }
+        func shape(_ canonical: String) -> [Int]? { layout.shape(canonical) }
         guard let patch = shape("embeddings.patch_embeddings.projection.weight"), patch.count == 4, patch[2] == patch[3], patch[2] > 0 else {
             throw fail("the patch embedding weight must be [E, C, P, P]")
         }
@@ -198,9 +174,9 @@ enum ViTLayout {
         c.layerNormEps = d.source == .timm || d.source == .torchvision
             ? 1e-6  // timm: norm_layer LayerNorm(eps=1e-6); torchvision: partial(nn.LayerNorm, eps=1e-6)
             : config.layerNormEps ?? 1e-12  // ViTConfig.layer_norm_eps default
-        c.qkvBias = byCanonical["encoder.layer.0.attention.attention.query.bias"] != nil
+        c.qkvBias = layout.entry("encoder.layer.0.attention.attention.query.bias") != nil
         c.numLabels = shape("classifier.weight")?.first ?? 0
-        c.hasPooler = byCanonical["pooler.dense.weight"] != nil
+        c.hasPooler = layout.entry("pooler.dense.weight") != nil
         c.poolerSize = c.hasPooler ? (shape("pooler.dense.weight")?.first ?? e) : e
         try config.check(against: c, fail: fail)
         // HF's image_size may not be a multiple of the patch (the conv floors); it must give the same grid.

@@ -15,11 +15,8 @@ extension ViT {
         let model = self
         out.append(IsolatedModule("embeddings", inputs: [ModuleGraph.modelInput], itemShapes: [[c.numChannels, c.imageSize, c.imageSize]],
                                   run: { model.embed($0[0]) }))
-        var previous = "embeddings"
-        for layer in layers {
-            out.append(IsolatedModule(layer.name, inputs: [previous], itemShapes: [sequence], run: { layer($0[0], taps: nil) }))
-            previous = layer.name
-        }
+        let (encoder, previous) = encoderModules(layers, after: "embeddings", sequence: sequence)
+        out += encoder
         let norm = finalNorm
         out.append(IsolatedModule("layernorm", inputs: [previous], itemShapes: [sequence], run: { norm($0[0]) }))
         var features: (String, [Int?]) = ("layernorm", sequence)

@@ -38,6 +38,9 @@ class Family:
     config_schema: Dict = field(default_factory=dict)
     # what --all does for this family: True when it taps more than the block level
     has_all_level: bool = True
+    # preprocessing presets the family brings (name -> factory of a callable with a `transforms` list), added to
+    # make_reference.PRESETS
+    presets: Dict[str, Callable] = field(default_factory=dict)
 
 
 def strict_load(model, state_dict, path: str, name: str):
