@@ -55,6 +55,12 @@ for name in $want; do
       $VFW synth --model $name --seed 0 -o "$TMP/$name-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/$name-synth.safetensors" \
         --image Reference/images/chelsea.png -o Reference/$name ;;
+    deit-tiny-distilled-patch16-224)
+      # facebook/deit-tiny-distilled-patch16-224 configuration (DeiTForImageClassificationWithTeacher), preprocessed
+      # by timm's deit eval transform.
+      $VFW synth --model $name --seed 0 -o "$TMP/$name-synth.safetensors" --force
+      $PYTHON tools/make_reference.py --weights "$TMP/$name-synth.safetensors" \
+        --image Reference/images/chelsea.png -o Reference/$name ;;
     *) echo "unknown reference $name" >&2; exit 2 ;;
   esac
 done

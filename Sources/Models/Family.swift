@@ -224,6 +224,7 @@ public enum Families {
         Family(ResNet.self),
         Family(ConvNeXt.self),  // before ViT as in tools/reference_families (there ViT claims every embeddings.patch_embeddings.* key)
         Family(DINOv2.self),  // before ViT: timm DINOv2 checkpoints are VisionTransformers with LayerScale
+        Family(DeiT.self),  // before ViT: a distilled DeiT is a ViT with a distillation token
         Family(ViT.self),
         Family(RegNet.self),
         Family(EfficientNet.self),
