@@ -2,13 +2,15 @@
 """End-to-end parity of `vfw embed` with the real library, for any registered family whose feature vector is the
 input of its classifier (the pooled pre-classifier vector: RegNet, ...).
 
-    python tools/check_features.py --vfw VFW --weights W.pth|W.safetensors --logits fc [--tolerance 1e-4] IMAGE...
+    python tools/check_features.py --vfw VFW --weights W.pth|W.safetensors --logits fc [--tolerance 1e-4]
+                                   [--image-size H[xW]] IMAGE...
 
 The Python side loads W with the family's real library model (tools/reference_families: the same detect / infer /
 load make_reference.py uses), preprocesses each image with the family's preset (make_reference.PRESETS: real
 torchvision transforms on a PIL image) and takes the flattened input of the module recorded under the tap name
 --logits (torchvision `fc`, timm `head.fc`, ...). The vfw side is `vfw embed IMAGE... --weights W` (its own decoding,
-resizing and normalisation). Exit 0 when every vector matches within |a-e| <= tol + tol*|e|.
+resizing and normalisation). --image-size runs both at that input size (make_reference.transform_for on the Python
+side, `vfw embed --image-size` on vfw's). Exit 0 when every vector matches within |a-e| <= tol + tol*|e|.
 """
 import argparse
 import json
@@ -24,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_reference  # noqa: E402
 
 
-def torch_features(weights: str, logits: str, images):
+def torch_features(weights: str, logits: str, images, size=None):
     sd = make_reference.load_state_dict(weights)
     family = make_reference.family_for(sd, None, weights)
     name, config = family.infer(sd, None, weights, None)
@@ -32,7 +34,7 @@ def torch_features(weights: str, logits: str, images):
     module = next((m for m, tap in family.taps(model, False) if tap == logits), None)
     if module is None:
         raise SystemExit(f"{weights}: the {family.name} family has no tap named {logits}")
-    transform = make_reference.PRESETS[family.preset(sd, config)](config, None)  # (config, folder): no folder here
+    transform = make_reference.transform_for(family.preset(sd, config), config, None, size)  # no folder here
     x = torch.stack([transform(Image.open(p).convert("RGB")) for p in images])
     seen = []
     handle = dict(model.named_modules())[module].register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0]))
@@ -48,11 +50,13 @@ def main():
     ap.add_argument("--weights", required=True)
     ap.add_argument("--logits", default="fc", help="canonical tap name of the classifier whose input is the feature")
     ap.add_argument("--tolerance", type=float, default=1e-4)
+    ap.add_argument("--image-size", type=make_reference.parse_size, default=None, metavar="H[xW]")
     ap.add_argument("images", nargs="+")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    ref = torch_features(a.weights, a.logits, a.images)
-    out = subprocess.run([a.vfw, "embed", *a.images, "--weights", a.weights], check=True, capture_output=True, text=True)
+    ref = torch_features(a.weights, a.logits, a.images, a.image_size)
+    size = [] if a.image_size is None else ["--image-size", f"{a.image_size[0]}x{a.image_size[1]}"]
+    out = subprocess.run([a.vfw, "embed", *a.images, "--weights", a.weights, *size], check=True, capture_output=True, text=True)
     got = np.array([row["vector"] for row in json.loads(out.stdout)], dtype=np.float32)
     assert got.shape == ref.shape, f"shape {got.shape} vs torch {ref.shape}"
     ok = True

@@ -45,6 +45,7 @@ import copy
 import fnmatch
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -201,7 +202,35 @@ class HFProcessorPreset:
         self.transforms = [f"transformers.{type(p).__name__}({settings})"]
 
     def __call__(self, image):
-        return self.processor(images=image, return_tensors="pt")["pixel_values"][0]
+        return self.processor(images=image, return_tensors="pt", **getattr(self, "call_kwargs", {}))["pixel_values"][0]
+
+
+def size_arithmetic(n: int, f: float) -> int:
+    """floor(n * f + 0.5): the rounding Swift's PreprocessSpec.sized uses (not Python's round-half-even)."""
+    return math.floor(n * f + 0.5)
+
+
+def hf_processor_at_size(transform, size: Tuple[int, int]):
+    """A transformers processor preset making H x W inputs, as Swift's PreprocessSpec.sized does: without a center
+    crop `size={"height": H, "width": W}`; with one `crop_size={"height": H, "width": W}` and the resize scaled by
+    f = max(H / crop height, W / crop width) (shortest_edge floor(s*f + 0.5); height and width each by its own
+    ratio). The processor's own call arguments, so the manifest's repr names them."""
+    h, w = size
+    d = transform.processor.to_dict()
+    crop = d.get("crop_size") if d.get("do_center_crop") else None
+    if crop is None:
+        kwargs = {"size": {"height": h, "width": w}}
+    else:
+        ch, cw = crop["height"], crop["width"]
+        old = d["size"]
+        if old.get("shortest_edge") is not None:
+            new = {"shortest_edge": size_arithmetic(old["shortest_edge"], max(h / ch, w / cw))}
+        else:
+            new = {"height": size_arithmetic(old["height"], h / ch), "width": size_arithmetic(old["width"], w / cw)}
+        kwargs = {"size": new, "crop_size": {"height": h, "width": w}}
+    transform.call_kwargs = kwargs
+    transform.transforms = list(transform.transforms) + [f"called with {kwargs}"]
+    return transform
 
 
 def timm_pretrained_cfg_preset(folder: str):
@@ -211,6 +240,52 @@ def timm_pretrained_cfg_preset(folder: str):
     with open(os.path.join(folder, "config.json")) as f:
         cfg = json.load(f)["pretrained_cfg"]
     return timm.data.create_transform(**timm.data.resolve_data_config(pretrained_cfg=cfg))
+
+
+def timm_pretrained_cfg_at_size(folder: str, size: Tuple[int, int]):
+    """timm's eval transform for H x W inputs, as timm users ask for it: resolve_data_config({"input_size":
+    (3, H, W)}, pretrained_cfg=cfg). Square only: for H != W timm resizes with ResizeKeepRatio, which vfw does not
+    implement (PreprocessSpec.sized refuses it too)."""
+    import timm.data
+    if size[0] != size[1]:
+        raise InputError("--image-size", f"{size[0]}x{size[1]}: timm's eval transform resizes non-square inputs with ResizeKeepRatio, which vfw does not implement; give a square size or --preprocess hf-vit")
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)["pretrained_cfg"]
+    return timm.data.create_transform(**timm.data.resolve_data_config({"input_size": (3, size[0], size[1])}, pretrained_cfg=cfg))
+
+
+def transform_for(preset: str, config: dict, folder: Optional[str], size: Optional[Tuple[int, int]] = None):
+    """The preset's transform, at the model's configured size or at `size` (H, W) when given (--image-size)."""
+    if size is None:
+        return PRESETS[preset](config, folder)
+    if preset == "pretrained_cfg":
+        return timm_pretrained_cfg_at_size(folder, size)
+    if preset == "torchvision":
+        from torchvision import transforms
+        from torchvision.transforms import InterpolationMode
+        f = max(size[0] / 224, size[1] / 224)
+        return transforms.Compose([
+            transforms.Resize(size_arithmetic(256, f), interpolation=InterpolationMode.BILINEAR, antialias=True),
+            transforms.CenterCrop(size),
+            transforms.ToTensor(),
+            transforms.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD),
+        ])
+    transform = PRESETS[preset](config, folder)
+    if hasattr(transform, "processor"):  # a transformers image processor (hf-vit, preprocessor_config.json, dinov2)
+        return hf_processor_at_size(transform, size)
+    raise InputError("--image-size", f"the {preset} preset cannot be made to another size here")
+
+
+def parse_size(text: str) -> Tuple[int, int]:
+    """N or HxW (height first), as vfw's --image-size."""
+    parts = text.lower().split("x")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (1, 2) or min(nums) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not N or HxW (positive integers, height first)")
+    return (nums[0], nums[-1])
 
 
 # preset name -> (architecture config, model folder or None) -> transform. As `vfw convert` does, a folder holding
@@ -384,7 +459,7 @@ def make_reference(args) -> dict:
         preset = "preprocessor_config.json"
     elif isinstance(hf_config, dict) and isinstance(hf_config.get("pretrained_cfg"), dict):
         preset = "pretrained_cfg"
-    transform = PRESETS[preset](config, folder)
+    transform = transform_for(preset, config, folder, args.image_size)
     items = [{"image": i, "copy": c} for i in range(len(loaded)) for c in range(args.batch)]
     batch = torch.stack([transform(batch_copy(loaded[it["image"]][0], it["copy"])) for it in items]).contiguous()
 
@@ -477,6 +552,9 @@ def parse_args(argv):
                    help="architecture, when the keys do not tell it: " + ", ".join(all_models))
     p.add_argument("--preprocess", choices=sorted(PRESETS), default=None,
                    help="preprocessing (default: the model folder's preprocessor_config.json, else the family's preset)")
+    p.add_argument("--image-size", type=parse_size, default=None, metavar="H[xW]",
+                   help="preprocess to H x W (N: N x N) instead of the model's configured size, as vfw's --image-size "
+                        "does; a ViT then resamples its position table as its library does")
     p.add_argument("--all", action="store_true", help="tap every leaf module and every block, not just blocks")
     p.add_argument("--taps", action="append", metavar="GLOB",
                    help="record only taps matching GLOB (repeatable; * matches any characters, dots included)")

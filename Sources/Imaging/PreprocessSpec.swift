@@ -201,6 +201,43 @@ public struct PreprocessSpec: Sendable, Equatable, Hashable {
         return resizedSize(width: w, height: h)
     }
 
+    /// The same pipeline making `height` x `width` inputs (`--image-size`; tools/make_reference.py
+    /// `--image-size` does the same with the libraries' own processors):
+    ///   no crop:                   resize exactly to height x width (transformers `size={"height", "width"}`);
+    ///   crop_pct (timm), square:   crop = the size, shorter side floor(size / crop_pct) (timm's
+    ///                              `resolve_data_config({"input_size": (3, S, S)})`); non-square is refused
+    ///                              (timm then resizes with ResizeKeepRatio, which vfw does not implement);
+    ///   resize + crop:             crop = the size, the resize scaled by f = max(height / crop height,
+    ///                              width / crop width): shortest edge ⌊s·f + 0.5⌋, or ⌊h·height/crop height +
+    ///                              0.5⌋ x ⌊w·width/crop width + 0.5⌋ for an exact resize (transformers
+    ///                              `size=..., crop_size=...`).
+    public func sized(height: Int, width: Int, source: String = "--image-size") throws -> PreprocessSpec {
+        func bad(_ reason: String) -> ImagingError { .badPreprocess(source: source, reason: reason) }
+        guard (1...PreprocessSpec.maxSide).contains(height), (1...PreprocessSpec.maxSide).contains(width) else {
+            throw bad("\(height)x\(width) is outside 1...\(PreprocessSpec.maxSide)")
+        }
+        var out = self
+        guard let c = crop else {
+            out.resize = .size(height: height, width: width)
+            return out
+        }
+        out.crop = Size(height: height, width: width)
+        func scaled(_ n: Int, _ f: Double) -> Int { Int((Double(n) * f + 0.5).rounded(.down)) }
+        switch resize {
+        case .none: break
+        case .cropPct:
+            guard height == width else {
+                throw bad("a non-square \(height)x\(width) input with timm's crop_pct rule (timm resizes with ResizeKeepRatio then, which vfw does not implement); give a square size or --preprocess with resize=HxW")
+            }
+        case let .shortestEdge(n):
+            out.resize = .shortestEdge(scaled(n, max(Double(height) / Double(c.height), Double(width) / Double(c.width))))
+        case let .size(h, w):
+            out.resize = .size(height: scaled(h, Double(height) / Double(c.height)), width: scaled(w, Double(width) / Double(c.width)))
+        }
+        try out.validate(source: source)
+        return out
+    }
+
     /// The output (height, width) when it does not depend on the input (a crop or an exact resize), else nil.
     public var fixedOutputSize: Size? {
         if let c = crop { return c }

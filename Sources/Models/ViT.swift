@@ -65,10 +65,16 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     public var qkvBias: Bool
     /// Class index (as a decimal string) → label, when the source config names the classes.
     public var id2label: [String: String]?
+    /// How the position table is resampled for an input of another size, as the source library does it:
+    /// `bicubic` (transformers' `interpolate_pos_encoding=True`), `bicubic-antialias` (timm's dynamic_img_size,
+    /// `resample_abs_pos_embed`); nil (torchvision layouts, headers written before the key existed): the model
+    /// runs at `image_size` only.
+    public var positionResampling: PositionResampling?
 
     public init(hiddenSize: Int, numLayers: Int, numHeads: Int, intermediateSize: Int, patchSize: Int, imageSize: Int,
                 numChannels: Int = 3, layerNormEps: Double = 1e-12, numLabels: Int = 1000, hasPooler: Bool = false,
-                poolerSize: Int? = nil, qkvBias: Bool = true, id2label: [String: String]? = nil) {
+                poolerSize: Int? = nil, qkvBias: Bool = true, id2label: [String: String]? = nil,
+                positionResampling: PositionResampling? = .bicubic) {
         self.hiddenSize = hiddenSize
         self.numLayers = numLayers
         self.numHeads = numHeads
@@ -82,6 +88,7 @@ public struct ViTConfig: Codable, Equatable, Sendable {
         self.poolerSize = poolerSize ?? hiddenSize
         self.qkvBias = qkvBias
         self.id2label = id2label
+        self.positionResampling = positionResampling
     }
 
     /// Patches per side.
@@ -147,6 +154,7 @@ public struct ViTConfig: Codable, Equatable, Sendable {
         case intermediateSize = "intermediate_size", patchSize = "patch_size", imageSize = "image_size"
         case numChannels = "num_channels", layerNormEps = "layer_norm_eps", numLabels = "num_labels"
         case hasPooler = "has_pooler", poolerSize = "pooler_output_size", qkvBias = "qkv_bias", id2label
+        case positionResampling = "position_resampling"
     }
 
     public init(from decoder: Decoder) throws {
@@ -164,6 +172,7 @@ public struct ViTConfig: Codable, Equatable, Sendable {
         poolerSize = try c.decodeIfPresent(Int.self, forKey: .poolerSize) ?? hiddenSize
         qkvBias = try c.decode(Bool.self, forKey: .qkvBias)
         id2label = try c.decodeIfPresent([String: String].self, forKey: .id2label)
+        positionResampling = try c.decodeIfPresent(PositionResampling.self, forKey: .positionResampling)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -181,6 +190,7 @@ public struct ViTConfig: Codable, Equatable, Sendable {
         if hasPooler { try c.encode(poolerSize, forKey: .poolerSize) }  // HF's pooler_output_size only means something with a pooler
         try c.encode(qkvBias, forKey: .qkvBias)
         try c.encodeIfPresent(id2label, forKey: .id2label)
+        try c.encodeIfPresent(positionResampling, forKey: .positionResampling)
     }
 
     /// Checks what the forward pass relies on.
@@ -228,7 +238,9 @@ extension ViT: ModelFamily {
     }
 
     public var featureName: String { "cls" }
-    public var imageSize: Int? { config.imageSize }
+    /// Any size of at least one patch runs when the layout says how its library resamples the position table;
+    /// otherwise (torchvision) only `image_size`.
+    public var imageSize: Int? { config.positionResampling == nil ? config.imageSize : nil }
     public var logitsModule: String? { classifier == nil ? nil : "classifier" }
 }
 
@@ -276,7 +288,8 @@ public struct ViT {
         classifier = c.numLabels > 0 ? try TransformerLinear(scope, "classifier", out: c.numLabels, in: c.featureCount) : nil
     }
 
-    /// x: [N, C, S, S] normalised images (S = image_size) → logits [N, num_labels] when the model has a
+    /// x: [N, C, H, W] normalised images (H = W = image_size, or any H, W ≥ patch_size when the config has a
+    /// `position_resampling` rule: the grid is ⌊H/P⌋ x ⌊W/P⌋ and the table is resampled to it) → logits [N, num_labels] when the model has a
     /// classifier, else the pooler output [N, pooler_output_size] when it has a pooler, else the final
     /// layernorm output (`last_hidden_state`) [N, T, E]. Taps: see the table at the top of this file.
     public func callAsFunction(_ x: Tensor, taps: TapRecorder? = nil) -> Tensor {
@@ -294,8 +307,13 @@ public struct ViT {
     /// The forward pass; `heads: false` stops after the final layernorm (no pooler, no classifier).
     func run(_ x: Tensor, taps: TapRecorder?, heads: Bool = true) -> (sequence: Tensor, pooled: Tensor?, logits: Tensor?) {
         let c = config
-        precondition(x.rank == 4 && x.shape[1] == c.numChannels && x.shape[2] == c.imageSize && x.shape[3] == c.imageSize,
-                     "ViT: input must be [N, \(c.numChannels), \(c.imageSize), \(c.imageSize)], got \(describeShape(x.shape))")
+        if c.positionResampling == nil {
+            precondition(x.rank == 4 && x.shape[1] == c.numChannels && x.shape[2] == c.imageSize && x.shape[3] == c.imageSize,
+                         "ViT: input must be [N, \(c.numChannels), \(c.imageSize), \(c.imageSize)], got \(describeShape(x.shape))")
+        } else {
+            precondition(x.rank == 4 && x.shape[1] == c.numChannels && x.shape[2] >= c.patchSize && x.shape[3] >= c.patchSize,
+                         "ViT: input must be [N, \(c.numChannels), H, W] with H, W ≥ \(c.patchSize), got \(describeShape(x.shape))")
+        }
         var h = embed(x)
         taps.record("embeddings", h)
         for layer in layers { h = layer(h, taps: taps) }
@@ -317,14 +335,28 @@ public struct ViT {
         return (sequence, pooled, logits)
     }
 
-    /// Patch embedding, class token and position embeddings: [N, C, S, S] → [N, T, E].
+    /// Patch embedding, class token and position embeddings: [N, C, H, W] → [N, 1 + h·w, E].
     /// PyTorch order: conv (with its bias), flatten(2).transpose(1, 2), cat(cls, ·), + positions.
     func embed(_ x: Tensor) -> Tensor {
         let c = config
-        if x.shape[0] == 0 { return Tensor.zeros([0, c.tokens, c.hiddenSize]) }
-        let conv = conv2d(x, weight: patchWeight, bias: patchBias, stride: c.patchSize)  // [N, E, g, g]
-        precondition(conv.shape[2] * conv.shape[3] == c.tokens - 1, "ViT: \(describeShape(conv.shape)) patches for \(c.tokens - 1) positions")
-        return assembleTokens(conv: conv, posed: [clsToken], positions: positions)
+        let h = x.shape[2] / c.patchSize, w = x.shape[3] / c.patchSize
+        if x.shape[0] == 0 { return Tensor.zeros([0, 1 + h * w, c.hiddenSize]) }
+        let conv = conv2d(x, weight: patchWeight, bias: patchBias, stride: c.patchSize)  // [N, E, h, w]
+        return assembleTokens(conv: conv, posed: [clsToken], positions: positionTable(height: h, width: w))
+    }
+
+    /// The position rows for an h x w grid of patches [1, 1 + h·w, E]: the table as it is for its own grid
+    /// (transformers and timm both return it untouched then), else its class row and its patch rows resampled
+    /// (`resamplePositions`) by the config's rule.
+    func positionTable(height h: Int, width w: Int) -> Tensor {
+        let c = config, g = c.gridSize, e = c.hiddenSize
+        if h == g && w == g { return positions }
+        guard let mode = c.positionResampling else {
+            preconditionFailure("ViT: a \(h)x\(w) grid of patches for a \(g)x\(g) position table and no resampling rule")
+        }
+        let patchRows = Tensor(shape: [g * g, e], data: Array(positions.data[e...]))
+        let resampled = resamplePositions(patchRows, from: g, to: h, w, mode)
+        return Tensor(shape: [1, 1 + h * w, e], data: Array(positions.data[..<e]) + resampled.data)
     }
 
     /// Token 0 of every image: [N, T, E] → [N, E].

@@ -175,6 +175,13 @@ enum ViTLayout {
             ? 1e-6  // timm: norm_layer LayerNorm(eps=1e-6); torchvision: partial(nn.LayerNorm, eps=1e-6)
             : config.layerNormEps ?? 1e-12  // ViTConfig.layer_norm_eps default
         c.qkvBias = layout.entry("encoder.layer.0.attention.attention.query.bias") != nil
+        // Inputs of another size: transformers' interpolate_pos_encoding (bicubic), timm's dynamic_img_size
+        // (bicubic with antialias); torchvision's VisionTransformer runs its image_size only.
+        switch d.source {
+        case .transformers4, .transformers5: c.positionResampling = .bicubic
+        case .timm: c.positionResampling = .bicubicAntialias
+        case .torchvision: c.positionResampling = nil
+        }
         c.numLabels = shape("classifier.weight")?.first ?? 0
         c.hasPooler = layout.entry("pooler.dense.weight") != nil
         c.poolerSize = c.hasPooler ? (shape("pooler.dense.weight")?.first ?? e) : e
@@ -219,6 +226,7 @@ enum ViTLayout {
             named.hasPooler = c.hasPooler
             named.poolerSize = c.poolerSize
             named.id2label = c.id2label
+            named.positionResampling = c.positionResampling
             c = named
         }
         try c.validate()

@@ -10,10 +10,13 @@ extension ViT {
     /// The tapped modules in forward order, with their inputs; each runs alone as in the full forward.
     public func isolatedModules() -> [IsolatedModule] {
         let c = config
-        let sequence: [Int?] = [c.tokens, c.hiddenSize]
+        // Any input size runs when the config can resample the position table: sizes are then open.
+        let fixed = c.positionResampling == nil
+        let sequence: [Int?] = [fixed ? c.tokens : nil, c.hiddenSize]
         var out: [IsolatedModule] = []
         let model = self
-        out.append(IsolatedModule("embeddings", inputs: [ModuleGraph.modelInput], itemShapes: [[c.numChannels, c.imageSize, c.imageSize]],
+        let side: Int? = fixed ? c.imageSize : nil
+        out.append(IsolatedModule("embeddings", inputs: [ModuleGraph.modelInput], itemShapes: [[c.numChannels, side, side]],
                                   run: { model.embed($0[0]) }))
         let (encoder, previous) = encoderModules(layers, after: "embeddings", sequence: sequence)
         out += encoder

@@ -203,6 +203,10 @@ public enum VerifyRunner {
         let model = loaded.model
         let x = input ?? ref.input
         let allTaps = ref.taps.map(\.name)
+        // A model built for one input size (a ViT without a position-table rule) cannot run another.
+        if let side = model.imageSize, x.rank == 4, x.shape[2] != side || x.shape[3] != side {
+            throw PipelineError.input("\(ref.activationsPath): the reference input is \(x.shape[2])x\(x.shape[3]) but the model takes only \(side)x\(side) images (its layout has no rule for resampling the position table); make the reference at \(side)x\(side)")
+        }
 
         // Which taps, and which tolerances.
         let selected = try selectTaps(ref, s)

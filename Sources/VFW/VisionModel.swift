@@ -33,10 +33,19 @@ public struct VisionModel {
     /// preprocessor_config.json, else the family's default); `preprocess` (PreprocessSpec's text form) replaces it
     /// with a preset or full spec, or changes some of its keys (`backend=hf-pil`). `threads` sets this model's
     /// compute threads (default: the process default, every core).
-    public init(weights: String, preprocess: String? = nil, batchSize: Int = 8, threads: Int? = nil) throws {
+    /// `imageSize` (height, width) makes the preprocessing produce inputs of that size (`PreprocessSpec.sized`):
+    /// a ViT from transformers or timm then runs with its position table resampled as its library does.
+    public init(weights: String, preprocess: String? = nil, imageSize: (height: Int, width: Int)? = nil,
+                batchSize: Int = 8, threads: Int? = nil) throws {
         let c = try CanonicalWeights.of(try WeightSource.open(weights))
         let model = try c.build()
-        let spec = try c.preprocessingSpec(overriddenBy: preprocess)
+        var spec = try c.preprocessingSpec(overriddenBy: preprocess)
+        if let size = imageSize {
+            do { spec = try spec.sized(height: size.height, width: size.width) } catch { throw PipelineError.input("\(error)") }
+            if let s = model.imageSize, size.height != s || size.width != s {
+                throw PipelineError.input("\(weights): --image-size \(size.height)x\(size.width): the model takes \(s)x\(s) images only (its layout has no rule for resampling the position table)")
+            }
+        }
         // A model built for one size (a ViT's position embeddings) cannot take another as it is.
         if let s = model.imageSize {
             guard let out = spec.fixedOutputSize, out.height == s, out.width == s else {

@@ -40,6 +40,27 @@ struct FeaturesTests {
         #expect(bytes.count == 10 + headerLength + 5 * 4 && (10 + headerLength) % 64 == 0)
     }
 
+    @Test("embed --image-size: a transformers ViT runs at another size (its table resampled); bad sizes exit 2, as --batch 0",
+          arguments: [("20", 0), ("48x28", 0), ("0x28", 2), ("28y28", 2)])
+    func embedImageSize(_ size: String, _ status: Int32) throws {
+        let vit = fixture("vit/sizes/hf")
+        let r = try runVFW(["embed", photo, "--weights", vit, "--image-size", size])
+        #expect(r.status == status, "\(size): \(r.stderr)")
+        if status == 0 {
+            let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
+            #expect(rows.map { $0["dim"] as? Int } == [32])
+        } else {
+            // ArgumentParser's validation: the error line, then the usage (as for --batch 0).
+            #expect(r.stderr.hasPrefix("Error: --image-size '\(size)' is not N or HxW"), "\(r.stderr)")
+        }
+    }
+
+    @Test("embed --image-size on a fixed-size model (torchvision ViT) is refused naming both sizes, exit 2")
+    func embedImageSizeFixed() throws {
+        let r = try runVFW(["embed", photo, "--weights", fixture("vit/torchvision"), "--image-size", "48"])
+        #expect(r.status == 2 && r.stderr.contains("takes 32x32 images only") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
     @Test("similar: an image is identical to itself, and not to another")
     func similar() throws {
         let same = try runVFW(["similar", photo, photo, "--weights", weights])

@@ -202,4 +202,29 @@ struct PreprocessSpecTests {
                             (top + 1) * 6 + left, (top + 1) * 6 + left + 1, (top + 1) * 6 + left + 2], "\(b)")
         }
     }
+
+    @Test("sized(height:width:): --image-size's rule per resize kind (tools/make_reference.py --image-size mirrors it)",
+          arguments: [
+            // (spec, H, W, resize after, crop after)
+            ("hf-vit", 384, 224, "resize=384x224", "crop=none"),
+            ("timm", 288, 288, "crop_pct=0.875", "crop=288"),
+            ("dinov2", 288, 288, "resize=329", "crop=288"),        // floor(256 * 288/224 + 0.5) = 329
+            ("dinov2", 160, 320, "resize=366", "crop=160x320"),    // f = max(160/224, 320/224)
+            ("timm,backend=hf-torchvision,resize=256x256", 384, 224, "resize=439x256", "crop=384x224"),
+            ("torchvision", 160, 160, "resize=183", "crop=160"),   // floor(256 * 160/224 + 0.5) = 183
+          ])
+    func sized(_ spec: String, _ h: Int, _ w: Int, _ resize: String, _ crop: String) throws {
+        let s = try PreprocessSpec.parse(spec).sized(height: h, width: w)
+        #expect(s.text.split(separator: ",").contains(Substring(resize)), "\(spec): \(s.text)")
+        #expect(s.text.split(separator: ",").contains(Substring(crop)), "\(spec): \(s.text)")
+        #expect(s.fixedOutputSize == .init(height: h, width: w))
+    }
+
+    @Test("sized refuses a non-square size with timm's crop_pct rule and sizes outside 1...16384, naming --image-size")
+    func sizedRefusals() throws {
+        let timm = try #require(PreprocessSpec.preset("timm"))
+        #expect { try timm.sized(height: 384, width: 224) } throws: { "\($0)".contains("--image-size") && "\($0)".contains("ResizeKeepRatio") }
+        #expect { try timm.sized(height: 0, width: 224) } throws: { "\($0)".contains("--image-size") }
+        #expect { try timm.sized(height: 20000, width: 20000) } throws: { "\($0)".contains("16384") }
+    }
 }

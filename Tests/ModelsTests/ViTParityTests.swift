@@ -128,6 +128,7 @@ struct ViTParityTests {
         for i in 0..<2 {
             #expect(f.item(i).maxAbsDifference(Tensor(shape: [32], data: Array(want["layernorm"]!.item(i).data.prefix(32)))) <= 1e-4)
         }
-        #expect(model.imageSize == 32)
+        // torchvision layouts run their image_size only; transformers and timm ones any size (ViTSizeTests).
+        #expect(model.imageSize == (name.hasPrefix("torchvision") ? 32 : nil))
     }
 }

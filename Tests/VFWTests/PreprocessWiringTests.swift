@@ -110,9 +110,10 @@ struct PreprocessWiringTests {
         try expectMatches(model, "hf-default/torchvision")
     }
 
-    @Test("preprocessing that does not make the model's image size is refused, naming both sizes")
+    @Test("preprocessing that does not make a fixed-size model's image size is refused, naming both sizes")
     func wrongSize() throws {
-        let dir = try modelFolder("hf-size")
+        // torchvision's VisionTransformer runs its image_size only (no rule for resampling its position table).
+        let dir = try modelFolder("tv-size", model: "torchvision")
         #expect { try VisionModel(weights: dir, preprocess: "hf-vit") } throws: { e in
             let m = "\(e)"
             return m.contains("takes 32x32 images") && m.contains("makes 224x224") && m.contains("hf-vit")
@@ -120,6 +121,23 @@ struct PreprocessWiringTests {
         #expect { try VisionModel(weights: dir, preprocess: "backend=pil,resize=40,crop=none,mean=imagenet,std=imagenet") } throws: {
             "\($0)".contains("images of varying size")
         }
+        #expect { try VisionModel(weights: dir, imageSize: (48, 48)) } throws: { e in
+            let m = "\(e)"
+            return m.contains("--image-size 48x48") && m.contains("takes 32x32 images only") && !m.contains("\n")
+        }
+    }
+
+    @Test("--image-size: the model's own preprocessing made to that size; a transformers ViT then runs it")
+    func imageSize() throws {
+        let dir = try modelFolder("hf-image-size")
+        let model = try VisionModel(weights: dir, imageSize: (48, 24))
+        #expect(model.preprocess.resize == .size(height: 48, width: 24) && model.preprocess.crop == nil)
+        let image = try VisionModel.decode(file: photos[0])
+        #expect(model.input([image]).shape == [1, 3, 48, 24])
+        #expect(try model.features(of: image).count == 32)
+        // The same model without --image-size runs at its configured 32x32.
+        #expect(try VisionModel(weights: dir).input([image]).shape == [1, 3, 32, 32])
+        #expect { try VisionModel(weights: dir, imageSize: (0, 24)) } throws: { "\($0)".contains("--image-size") }
     }
 
     @Test("every registered family's default preprocessing makes the size its models take")

@@ -80,6 +80,10 @@ def vit_infer(sd: dict, requested: Optional[str], path: str, hf_config: Optional
               "intermediate_size": intermediate, "patch_size": patch, "image_size": grid * patch,
               "num_channels": channels, "layer_norm_eps": eps, "num_labels": int(labels),
               "has_pooler": pooler is not None, "qkv_bias": bool(qkv_bias), "layout": layout}
+    # How the library runs other input sizes (Swift ViTConfig.positionResampling): transformers'
+    # interpolate_pos_encoding (bicubic), timm's dynamic_img_size (bicubic, antialias); torchvision does not.
+    if layout in ("hf", "timm"):
+        config["position_resampling"] = "bicubic" if layout == "hf" else "bicubic-antialias"
     if pooler is not None:
         config["pooler_output_size"] = int(pooler.shape[0])
     if hf_config and hf_config.get("id2label") and labels:
@@ -118,11 +122,15 @@ def vit_load(path: str, sd: dict, name: str, config: dict):
         problems = [f"{k} {v[:3]}" for k, v in info.items() if v]
         if problems:
             raise InputError(path, f"keys do not match transformers' ViT: " + "; ".join(problems))
+        # Every forward with interpolate_pos_encoding=True, so inputs of any size run as transformers runs them
+        # (ViTEmbeddings.interpolate_pos_encoding returns the table untouched at the configured grid).
+        model.register_forward_pre_hook(lambda _m, a, kw: (a, dict(kw, interpolate_pos_encoding=True)), with_kwargs=True)
         return model
     if layout == "timm":
         from timm.models.vision_transformer import VisionTransformer
         model = VisionTransformer(img_size=S, patch_size=P, in_chans=C, num_classes=labels, embed_dim=E, depth=L,
-                                  num_heads=H, mlp_ratio=I / E, qkv_bias=config["qkv_bias"], global_pool="token")
+                                  num_heads=H, mlp_ratio=I / E, qkv_bias=config["qkv_bias"], global_pool="token",
+                                  dynamic_img_size=True)  # other input sizes: resample_abs_pos_embed per forward
     else:
         from torchvision.models.vision_transformer import VisionTransformer
         model = VisionTransformer(image_size=S, patch_size=P, num_layers=L, num_heads=H, hidden_dim=E, mlp_dim=I,
@@ -239,6 +247,13 @@ FAMILY = Family(
             },
             "qkv_bias": {
                 "type": "boolean"
+            },
+            "position_resampling": {
+                "description": "How the library resamples the position table for other input sizes.",
+                "enum": [
+                    "bicubic",
+                    "bicubic-antialias"
+                ]
             }
         },
         "required": [

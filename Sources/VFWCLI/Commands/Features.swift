@@ -18,6 +18,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Preprocessing: a preset (\(PreprocessSpec.presets.map(\.name).joined(separator: ", "))), key=value items changing the stored spec (backend=hf-pil), or a full spec; default: the one stored with the weights.", valueName: "spec"))
     var preprocess: String?
 
+    @Option(name: .customLong("image-size"), help: ArgumentHelp("Run the model on H x W inputs (N for N x N): the preprocessing resizes / crops to that size and a ViT resamples its position table as its library does (default: the model's configured size).", valueName: "H[xW]"))
+    var imageSize: String?
+
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
@@ -27,11 +30,22 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be positive") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try parsedImageSize()
+    }
+
+    /// `--image-size` as (height, width), or nil.
+    func parsedImageSize() throws -> (height: Int, width: Int)? {
+        guard let text = imageSize else { return nil }
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard (1...2).contains(parts.count), let h = parts[0], let w = parts.count == 2 ? parts[1] : h, h >= 1, w >= 1 else {
+            throw ValidationError("--image-size '\(text)' is not N or HxW (positive integers, height first)")
+        }
+        return (h, w)
     }
 
     /// The model, its preprocessing and its description, ready to run.
     func load() throws -> VisionModel {
-        try VisionModel(weights: weights, preprocess: preprocess, batchSize: batch, threads: threads)
+        try VisionModel(weights: weights, preprocess: preprocess, imageSize: parsedImageSize(), batchSize: batch, threads: threads)
     }
 }
 
