@@ -26,18 +26,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_reference  # noqa: E402
 
 
-def torch_features(weights: str, logits: str, images, size=None):
-    sd = make_reference.load_state_dict(weights)
-    family = make_reference.family_for(sd, None, weights)
-    name, config = family.infer(sd, None, weights, None)
-    model = family.load(weights, sd, name, config).to(torch.float32).eval()
+def torch_features(weights: str, logits: str, images, size=None, output=False):
+    file, hf_config = make_reference.resolve_weights(weights)  # a Hugging Face folder: its weights and config.json
+    sd = make_reference.load_state_dict(file)
+    family = make_reference.family_for(sd, None, file)
+    name, config = family.infer(sd, None, file, hf_config)
+    model = family.load(file, sd, name, config).to(torch.float32).eval()
     module = next((m for m, tap in family.taps(model, False) if tap == logits), None)
     if module is None:
         raise SystemExit(f"{weights}: the {family.name} family has no tap named {logits}")
     transform = make_reference.transform_for(family.preset(sd, config), config, None, size)  # no folder here
     x = torch.stack([transform(Image.open(p).convert("RGB")) for p in images])
     seen = []
-    handle = dict(model.named_modules())[module].register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0]))
+    def hook(_m, inputs, out):
+        seen.append((out[0] if isinstance(out, (tuple, list)) else out) if output else inputs[0])
+    handle = dict(model.named_modules())[module].register_forward_hook(hook)
     with torch.no_grad():
         model(x)
     handle.remove()
@@ -50,13 +53,16 @@ def main():
     ap.add_argument("--weights", required=True)
     ap.add_argument("--logits", default="fc", help="canonical tap name of the classifier whose input is the feature")
     ap.add_argument("--tolerance", type=float, default=1e-4)
+    ap.add_argument("--output", action="store_true",
+                    help="compare the OUTPUT of the module under --logits with `vfw embed --layer` of that tap")
     ap.add_argument("--image-size", type=make_reference.parse_size, default=None, metavar="H[xW]")
     ap.add_argument("images", nargs="+")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    ref = torch_features(a.weights, a.logits, a.images, a.image_size)
+    ref = torch_features(a.weights, a.logits, a.images, a.image_size, a.output)
     size = [] if a.image_size is None else ["--image-size", f"{a.image_size[0]}x{a.image_size[1]}"]
-    out = subprocess.run([a.vfw, "embed", *a.images, "--weights", a.weights, *size], check=True, capture_output=True, text=True)
+    layer = ["--layer", a.logits] if a.output else []
+    out = subprocess.run([a.vfw, "embed", *a.images, "--weights", a.weights, *size, *layer], check=True, capture_output=True, text=True)
     got = np.array([row["vector"] for row in json.loads(out.stdout)], dtype=np.float32)
     assert got.shape == ref.shape, f"shape {got.shape} vs torch {ref.shape}"
     ok = True

@@ -50,17 +50,19 @@ for name in $want; do
       $PYTHON tools/make_reference.py --weights "$TMP/efficientnet_b0-synth.safetensors" --synth-seed 0 \
         --image Reference/images/chelsea.png --taps 'features.[4-8]' --taps avgpool --taps classifier.1 -o Reference/efficientnet_b0 ;;
     dinov2-small|dinov2-with-registers-small)
-      # facebook/dinov2-small and facebook/dinov2-with-registers-small configurations (518-pixel position table,
-      # so the 224-pixel input resamples it), preprocessed by the real BitImageProcessor.
+      # facebook/dinov2-small and facebook/dinov2-with-registers-small configurations (518-pixel position table),
+      # preprocessed by the real BitImageProcessor made to 84 px (--image-size: the table resampled 37 -> 6). To stay
+      # small (0.34 / 0.37 MB with the truth) only the embeddings, the last layer and the final norm.
       $VFW synth --model $name --seed 0 -o "$TMP/$name-synth.safetensors" --force
-      $PYTHON tools/make_reference.py --weights "$TMP/$name-synth.safetensors" \
-        --image Reference/images/chelsea.png -o Reference/$name ;;
+      $PYTHON tools/make_reference.py --weights "$TMP/$name-synth.safetensors" --image Reference/images/chelsea.png \
+        --image-size 84 --taps embeddings --taps encoder.layer.11 --taps layernorm -o Reference/$name ;;
     deit-tiny-distilled-patch16-224)
       # facebook/deit-tiny-distilled-patch16-224 configuration (DeiTForImageClassificationWithTeacher), preprocessed
-      # by timm's deit eval transform.
+      # as its preprocessor_config.json says (DeiTImageProcessor: 256x256, crop 224). To stay small (0.83 MB with
+      # the truth, 0.6 MB of it the input) only the final norm and both heads.
       $VFW synth --model $name --seed 0 -o "$TMP/$name-synth.safetensors" --force
-      $PYTHON tools/make_reference.py --weights "$TMP/$name-synth.safetensors" \
-        --image Reference/images/chelsea.png -o Reference/$name ;;
+      $PYTHON tools/make_reference.py --weights "$TMP/$name-synth.safetensors" --image Reference/images/chelsea.png \
+        --taps layernorm --taps '*classifier' -o Reference/$name ;;
     *) echo "unknown reference $name" >&2; exit 2 ;;
   esac
 done

@@ -143,10 +143,20 @@ extension DeiT: ModelFamily {
     public static func modelName(_ c: DeiTConfig) -> String { c.name }
     public static func validate(_ c: DeiTConfig) throws { try c.validate() }
 
-    /// timm's eval transform of deit_* (crop_pct 0.875: shorter side 256 bicubic, center crop 224, ImageNet
-    /// mean/std; Imaging's `timm` preset). transformers' DeiTImageProcessor resizes to 256x256 instead of the
-    /// shorter side (the spec `timm,resize=256x256`).
-    public static func preprocessing(_ c: DeiTConfig) -> String { "timm" }
+    /// timm's eval transform of deit_* (timm/models/deit.py `_cfg`: crop_pct 0.9, bicubic, ImageNet mean/std:
+    /// shorter side floor(224 / 0.9) = 248, center crop 224), for timm layouts and synthetic weights.
+    /// transformers layouts get `transformersPreprocessing` (facebook/deit-* preprocessor_config.json).
+    public static func preprocessing(_ c: DeiTConfig) -> String {
+        c.imageSize == 224 ? "timm,crop_pct=0.9" : "timm,crop_pct=0.9,crop=\(c.imageSize)"
+    }
+
+    /// facebook/deit-*-distilled-patch16-224's preprocessor_config.json as transformers 5's AutoImageProcessor
+    /// runs it (DeiTImageProcessor, torchvision backend): 256x256 bicubic (exact, not the shorter side), center
+    /// crop 224, ImageNet mean/std (the Hub file's; the class defaults would be 0.5).
+    public static func transformersPreprocessing(_ c: DeiTConfig) -> String {
+        let r = c.imageSize * 256 / 224
+        return "timm,backend=hf-torchvision,resize=\(r)x\(r),crop=\(c.imageSize)"
+    }
 
     public static func recognise(_ checkpoint: Checkpoint) throws -> Recognition? { try DeiTLayout.recognise(checkpoint) }
 

@@ -141,7 +141,8 @@ enum DeiTLayout {
             c.numHeads = named.numHeads
         }
         try c.validate()
-        return Recognition(model: ModelDescription(DeiT.self, c), preprocessing: DeiT.preprocessing(c),
+        return Recognition(model: ModelDescription(DeiT.self, c),
+                           preprocessing: source == .timm ? DeiT.preprocessing(c) : DeiT.transformersPreprocessing(c),
                            mapping: layout.entries, notes: notes)
     }
 }

@@ -125,17 +125,36 @@ def deit_taps(model, everything: bool) -> List[Tuple[str, str]]:
 
 
 class TimmPreset:
-    """timm's eval transform for deit_* (resolve_data_config of its pretrained cfg): shorter side
-    floor(224 / 0.875) = 256 bicubic, CenterCrop(224), ToTensor, Normalize(ImageNet); vfw's `timm` preset."""
+    """timm's eval transform for deit_* as timm users build it, resolve_data_config(pretrained_cfg=...) of
+    deit_tiny_distilled_patch16_224.fb_in1k (timm/models/deit.py _cfg: crop_pct 0.9, bicubic, ImageNet mean/std):
+    shorter side floor(224 / 0.9) = 248, CenterCrop(224); Swift's `timm,crop_pct=0.9`."""
 
-    def __init__(self):
+    def __init__(self, config=None, folder=None):
+        import timm
         import timm.data
-        self.transform = timm.data.create_transform(input_size=(3, 224, 224), crop_pct=0.875, interpolation="bicubic",
-                                                    mean=IMAGENET_MEAN, std=IMAGENET_STD)
+        cfg = timm.models.get_pretrained_cfg("deit_tiny_distilled_patch16_224.fb_in1k").to_dict()
+        self.transform = timm.data.create_transform(**timm.data.resolve_data_config(pretrained_cfg=cfg))
         self.transforms = list(self.transform.transforms)
 
     def __call__(self, image):
         return self.transform(image)
+
+
+class HFDeiTPreset:
+    """facebook/deit-*-distilled-patch16-224's preprocessor_config.json (size 256, crop_size 224, resample 3,
+    ImageNet mean/std) as transformers 5's AutoImageProcessor runs it: DeiTImageProcessor, torchvision backend;
+    Swift's DeiT.transformersPreprocessing."""
+
+    def __init__(self, config=None, folder=None):
+        from transformers import DeiTImageProcessor
+        self.processor = DeiTImageProcessor(size={"height": 256, "width": 256}, crop_size={"height": 224, "width": 224},
+                                            resample=3, image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
+        p = self.processor
+        settings = {k: v for k, v in sorted(p.to_dict().items()) if k not in ("processor_class", "auto_map")}
+        self.transforms = [f"transformers.{type(p).__name__}({settings})"]
+
+    def __call__(self, image):
+        return self.processor(images=image, return_tensors="pt", **getattr(self, "call_kwargs", {}))["pixel_values"][0]
 
 
 _INT = {"minimum": 1, "type": "integer"}
@@ -145,7 +164,7 @@ FAMILY = Family(
     detect=lambda sd: deit_layout(sd) is not None,
     infer=deit_infer,
     load=deit_load,
-    preset=lambda sd, config: "timm",
+    preset=lambda sd, config: "deit-timm" if config.get("layout") == "timm" else "deit-hf",
     taps=deit_taps,
     config_schema={
         "properties": {
@@ -162,5 +181,5 @@ FAMILY = Family(
                      "image_size", "layer_norm_eps", "head"],
     },
     has_all_level=False,
-    presets={"timm": TimmPreset},
+    presets={"deit-timm": TimmPreset, "deit-hf": HFDeiTPreset},
 )

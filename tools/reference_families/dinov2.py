@@ -149,7 +149,7 @@ class DINOv2Preset:
     """facebook/dinov2-* preprocessor_config.json: transformers' BitImageProcessor (transformers 5's default,
     torchvision backend), shorter side 256 bicubic, center crop 224, rescale 1/255, ImageNet mean/std."""
 
-    def __init__(self):
+    def __init__(self, config=None, folder=None):
         from transformers import BitImageProcessor
         self.processor = BitImageProcessor(size={"shortest_edge": 256}, crop_size=224, image_mean=IMAGENET_MEAN,
                                            image_std=IMAGENET_STD)
@@ -159,7 +159,7 @@ class DINOv2Preset:
                            f"image_mean={list(p.image_mean)}, image_std={list(p.image_std)}, do_convert_rgb={p.do_convert_rgb})"]
 
     def __call__(self, image):
-        return self.processor(images=image, return_tensors="pt")["pixel_values"][0]
+        return self.processor(images=image, return_tensors="pt", **getattr(self, "call_kwargs", {}))["pixel_values"][0]
 
 
 _INT = {"minimum": 1, "type": "integer"}

@@ -1,7 +1,9 @@
 # Distilled DeiT end to end (issue 16 item 5). Real transformers (DeiTModel with pooler, DeiTForImageClassification,
 # DeiTForImageClassificationWithTeacher; Hub names and transformers-5 names) and timm (VisionTransformerDistilled)
-# models with perturbed weights; references recorded in each library on a real photo (timm's deit eval transform);
-# vfw converts and verifies every tap, both heads included, at 1e-4.
+# models with perturbed weights; references recorded in each library on a real photo (each layout's own
+# preprocessing: transformers' DeiTImageProcessor as on the Hub, 256x256 -> crop 224; timm's deit eval transform,
+# crop_pct 0.9); vfw converts and verifies every tap, both heads included, at 1e-4; `vfw embed --layer layernorm`
+# (vfw's own decoding and preprocessing) equals the library's final norm on three photos in both layouts.
 
 step "DeiT: transformers and timm save 5 checkpoints (tools/make_deit_models.py)" \
   $PYTHON tools/make_deit_models.py $WORK/deit
@@ -17,3 +19,8 @@ step "DeiT timm distilled (batch 3): --isolated runs every module on its torch i
   $PYTHON tools/validate_json.py Schemas/verify-report.schema.json $WORK/v-deit.json"
 step "Reference/deit-tiny-distilled-patch16-224 (committed): vfw verify --model --tolerance 1e-4" bash -o pipefail -c "
   $VFW verify --model deit-tiny-distilled-patch16-224 --tolerance 1e-4 | tail -2"
+for c in hf-deit-teacher timm-deit-distilled.pth; do
+  step "DeiT $c: vfw embed --layer layernorm (its own preprocessing) vs the library's on real photos" \
+    $PYTHON tools/check_features.py --vfw $VFW --weights $WORK/deit/$c --logits layernorm --output \
+      Reference/images/chelsea.png Tests/Fixtures/images/preset/rocket.jpg Tests/Fixtures/images/preset/portrait.png
+done

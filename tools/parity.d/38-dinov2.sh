@@ -20,3 +20,11 @@ for m in dinov2-small dinov2-with-registers-small; do
   step "Reference/$m (committed): vfw verify --model $m --tolerance 1e-4" bash -o pipefail -c "
     $VFW verify --model $m --tolerance 1e-4 | tail -2"
 done
+for c in hf-dinov2-reg timm-dinov2.pth; do
+  step "DINOv2 $c: vfw embed --layer layernorm (its own decoding and preprocessing) vs the library's on real photos" \
+    $PYTHON tools/check_features.py --vfw $VFW --weights $WORK/dinov2/$c --logits layernorm --output \
+      Reference/images/chelsea.png Tests/Fixtures/images/preset/rocket.jpg Tests/Fixtures/images/preset/portrait.png
+done
+step "DINOv2 timm-dinov2.pth at 168 px: vfw embed --image-size 168 --layer layernorm vs the library" \
+  $PYTHON tools/check_features.py --vfw $VFW --weights $WORK/dinov2/timm-dinov2.pth --logits layernorm --output --image-size 168 \
+    Reference/images/chelsea.png Tests/Fixtures/images/preset/rocket.jpg
