@@ -60,16 +60,15 @@ public struct CLIPTokenizer: Sendable {
         let vocabPath = path.hasSuffix("vocab.json") ? path : (path as NSString).appendingPathComponent("vocab.json")
         let mergesPath = (vocabPath as NSString).deletingLastPathComponent.isEmpty
             ? "merges.txt" : ((vocabPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("merges.txt")
-        guard let object = try? JSONSerialization.jsonObject(with: vocabJSON), let dict = object as? [String: Any] else {
-            throw TokenizerError.malformed(path: vocabPath, reason: "is not a JSON object of token -> id")
+        // JSONDecoder, not JSONSerialization: Foundation's JSONSerialization drops a U+FEFF that starts a string.
+        let encoder: [String: Int32]
+        do {
+            encoder = try JSONDecoder().decode([String: Int32].self, from: vocabJSON)
+        } catch {
+            throw TokenizerError.malformed(path: vocabPath, reason: "is not a JSON object of token -> integer id")
         }
-        var encoder = [String: Int32]()
-        encoder.reserveCapacity(dict.count)
-        for (token, value) in dict {
-            guard let number = value as? NSNumber, let id = Int32(exactly: number.doubleValue), id >= 0 else {
-                throw TokenizerError.malformed(path: vocabPath, reason: "token \(Self.quoted(token)) has id \(value), not a non-negative integer")
-            }
-            encoder[token] = id
+        if let (token, id) = encoder.first(where: { $0.value < 0 }) {
+            throw TokenizerError.malformed(path: vocabPath, reason: "token \(Self.quoted(token)) has the negative id \(id)")
         }
         guard let text = String(data: merges, encoding: .utf8) else {
             throw TokenizerError.malformed(path: mergesPath, reason: "is not UTF-8 text")

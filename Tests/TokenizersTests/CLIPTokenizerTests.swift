@@ -124,9 +124,11 @@ struct TokenizerErrorTests {
 
     static let cases: [BadCase] = [
         BadCase(label: "vocab.json not JSON", files: ["vocab.json": Data("[1, 2".utf8), "merges.txt": Data()], target: "",
-                message: "vocab.json: is not a JSON object of token -> id"),
+                message: "vocab.json: is not a JSON object of token -> integer id"),
         BadCase(label: "vocab.json id not an integer", files: ["vocab.json": Data(#"{"a": "x"}"#.utf8), "merges.txt": Data()], target: "",
-                message: "vocab.json: token \"a\" has id x, not a non-negative integer"),
+                message: "vocab.json: is not a JSON object of token -> integer id"),
+        BadCase(label: "vocab.json negative id", files: ["vocab.json": Data(#"{"a": -3}"#.utf8), "merges.txt": Data()], target: "",
+                message: "vocab.json: token \"a\" has the negative id -3"),
         BadCase(label: "merge of tokens the vocabulary lacks", files: ["vocab.json": Fixture.vocab, "merges.txt": Data("#version: 0.2\nq \u{100}\n".utf8)], target: "",
                 message: "merges.txt: the merge \"q\" \"\u{100}\" needs \"q\u{100}\", which vocab.json lacks"),
         BadCase(label: "merges line of three symbols", files: ["vocab.json": Fixture.vocab, "merges.txt": Data("a b c\n".utf8)], target: "",
