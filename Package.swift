@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "Verify", dependencies: ["TensorCore", "Safetensors", "Models"]),
         /// PNG and JPEG decoding, Pillow's resampling and the torchvision / HF preprocessing presets, bit-exact.
         .target(name: "Imaging", dependencies: ["TensorCore", "CPNG", "CJPEG", "CImageShims"]),
+        /// Text to token ids: the CLIP BPE tokenizer, exactly as open_clip and transformers compute it.
+        .target(name: "Tokenizers", dependencies: ["CZlib"]),
 
         // MARK: - Implementation details (C libraries from Debian's -dev packages)
 
@@ -49,7 +51,7 @@ let package = Package(
 
         /// Open any weight source, recognise and canonicalise it, synthesise, build, preprocess and embed, run a
         /// verification against a reference folder; the search index.
-        .target(name: "VFW", dependencies: ["TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models", "Verify", "Imaging"]),
+        .target(name: "VFW", dependencies: ["TensorCore", "VFWFormat", "Safetensors", "TorchArchive", "Models", "Verify", "Imaging", "Tokenizers"]),
 
         // MARK: - Executables
 
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "VFWTests", dependencies: ["VFW", "Models", "Verify", "TensorCore", "Safetensors", "Imaging"]),
         .testTarget(name: "CLITests", dependencies: ["VFWCLI"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TensorCore", "Safetensors"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,6 +4,8 @@ import Imaging
 import Models
 import TensorCore
 import Verify
+// The CLIP tokenizer (strings -> token ids) and its error, re-exported whole: `import VFW` gives `CLIPTokenizer`.
+@_exported import Tokenizers
 
 /// A dense Float32 tensor (shape + row-major data).
 public typealias Tensor = TensorCore.Tensor

@@ -19,7 +19,7 @@ struct VFW: ParsableCommand {
         Exit codes: 0 success, 1 a numeric check failed (verify), 2 bad input or usage.
         """,
         version: vfwVersion,
-        subcommands: [Convert.self, Inspect.self, VerifyCommand.self, Embed.self, Classify.self, Similar.self, Index.self, Search.self, Synth.self, Bench.self])
+        subcommands: [Convert.self, Inspect.self, VerifyCommand.self, Embed.self, Classify.self, Similar.self, Index.self, Search.self, Synth.self, Bench.self, Tokenize.self])
 
     /// Runs the command; usage errors and bad input exit with 2 and one line on stderr, never a trace.
     static func main() {
