@@ -19,18 +19,20 @@ for name in $want; do
         --image Reference/images/chelsea.png -o Reference/resnet18 ;;
     resnet18-photos)
       # Four photos of different kinds in one batch (a photo, grayscale, an odd-size JPEG, RGBA). To stay small
-      # (Reference/ under 60 MB) only the last block of each stage and the head: 9 MB; every block would be 20 MB,
-      # with the stem 34 MB.
+      # (Reference/ about 40 MB) only the last block of stages 2-4 and the head: 6.7 MB; every block would be
+      # 20 MB, with the stem 34 MB. The synthetic resnet18 reference has every block.
       $VFW synth --model resnet18 --seed 0 -o "$TMP/resnet18-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/resnet18-synth.safetensors" --synth-seed 0 \
         --image Reference/images/coffee.png --image Reference/images/camera.png --image Reference/images/rocket.jpg \
-        --image Reference/images/astronaut-alpha.png --taps 'layer?.1' --taps avgpool --taps fc -o Reference/resnet18-photos ;;
+        --image Reference/images/astronaut-alpha.png --taps 'layer[234].1' --taps avgpool --taps fc -o Reference/resnet18-photos ;;
     vit-base)
       # google/vit-base-patch16-224-in21k configuration (ViTModel with pooler), preprocessed by the real
-      # ViTImageProcessor (PIL backend).
+      # ViTImageProcessor (PIL backend). Embeddings, layers 0, 5 and 11 and the head (every layer was 13.3 MB;
+      # the parity job verifies every layer of real ViTs).
       $VFW synth --model vit-base --seed 0 -o "$TMP/vit-base-synth.safetensors" --force
       $PYTHON tools/make_reference.py --weights "$TMP/vit-base-synth.safetensors" \
-        --image Reference/images/chelsea.png -o Reference/vit-base ;;
+        --image Reference/images/chelsea.png --taps embeddings --taps 'encoder.layer.[05]' --taps encoder.layer.11 \
+        --taps layernorm --taps pooler -o Reference/vit-base ;;
     regnet_y_400mf)
       # torchvision regnet_y_400mf (RegNetY: grouped 3x3 convolutions, squeeze-excitation), 1000 classes. Stage
       # outputs and the head only (3 MB; every block with the stem was 9.4 MB; the parity job verifies every module).
