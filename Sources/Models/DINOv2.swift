@@ -198,7 +198,7 @@ extension DINOv2: ModelFamily {
 
 public struct DINOv2 {
     public let config: DINOv2Config
-    let patchWeight: Tensor, patchBias: Tensor
+    let patchEmbedding: TransformerPatchEmbedding
     let clsToken: Tensor
     let registers: Tensor?
     let positions: Tensor
@@ -222,11 +222,8 @@ public struct DINOv2 {
             ? try emb.tensor("register_tokens", shape: [1, c.numRegisterTokens, e], synth: .normal(std: 0.5)) : nil
         let rows = (c.classPositionEmbedding ? 1 : 0) + c.gridSize * c.gridSize
         positions = try emb.tensor("position_embeddings", shape: [1, rows, e], synth: .normal(std: 0.5))
-        let projection = emb.child("patch_embeddings").child("projection")
-        let fanIn = c.numChannels * c.patchSize * c.patchSize
-        patchWeight = try projection.tensor("weight", shape: [e, c.numChannels, c.patchSize, c.patchSize],
-                                            synth: .normal(std: 1 / Float(fanIn).squareRoot()))
-        patchBias = try projection.tensor("bias", shape: [e], synth: .normal(std: 0.1))
+        patchEmbedding = try TransformerPatchEmbedding(emb.child("patch_embeddings").child("projection"), hidden: e,
+                                                       channels: c.numChannels, patch: c.patchSize)
         let shape = EncoderLayerShape(hidden: e, intermediate: c.intermediateSize, heads: c.numHeads, eps: c.layerNormEps,
                                       qkvBias: c.qkvBias, activation: .gelu)
         let encoder = scope.child("encoder").child("layer")
@@ -286,7 +283,7 @@ public struct DINOv2 {
         let c = config, e = c.hiddenSize
         let h = x.shape[2] / c.patchSize, w = x.shape[3] / c.patchSize
         if x.shape[0] == 0 { return Tensor.zeros([0, c.prefixTokens + h * w, e]) }
-        let conv = conv2d(x, weight: patchWeight, bias: patchBias, stride: c.patchSize)  // [N, E, h, w]
+        let conv = patchEmbedding(x)  // [N, E, h, w]
         let classRows = c.classPositionEmbedding ? 1 : 0
         var table = positions
         if h != c.gridSize || w != c.gridSize {

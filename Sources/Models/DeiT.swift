@@ -176,7 +176,7 @@ extension DeiT: ModelFamily {
 
 public struct DeiT {
     public let config: DeiTConfig
-    let patchWeight: Tensor, patchBias: Tensor
+    let patchEmbedding: TransformerPatchEmbedding
     let clsToken: Tensor, distillationToken: Tensor, positions: Tensor
     let layers: [TransformerEncoderLayer]
     let finalNorm: TransformerLayerNorm
@@ -192,11 +192,8 @@ public struct DeiT {
         clsToken = try emb.tensor("cls_token", shape: [1, 1, e], synth: .normal(std: 0.5))
         distillationToken = try emb.tensor("distillation_token", shape: [1, 1, e], synth: .normal(std: 0.5))
         positions = try emb.tensor("position_embeddings", shape: [1, c.tokens, e], synth: .normal(std: 0.5))
-        let projection = emb.child("patch_embeddings").child("projection")
-        let fanIn = c.numChannels * c.patchSize * c.patchSize
-        patchWeight = try projection.tensor("weight", shape: [e, c.numChannels, c.patchSize, c.patchSize],
-                                            synth: .normal(std: 1 / Float(fanIn).squareRoot()))
-        patchBias = try projection.tensor("bias", shape: [e], synth: .normal(std: 0.1))
+        patchEmbedding = try TransformerPatchEmbedding(emb.child("patch_embeddings").child("projection"), hidden: e,
+                                                       channels: c.numChannels, patch: c.patchSize)
         let shape = EncoderLayerShape(hidden: e, intermediate: c.intermediateSize, heads: c.numHeads, eps: c.layerNormEps,
                                       qkvBias: c.qkvBias, activation: .gelu)
         let encoder = scope.child("encoder").child("layer")
@@ -265,7 +262,7 @@ public struct DeiT {
     func embed(_ x: Tensor) -> Tensor {
         let c = config
         if x.shape[0] == 0 { return Tensor.zeros([0, c.tokens, c.hiddenSize]) }
-        let conv = conv2d(x, weight: patchWeight, bias: patchBias, stride: c.patchSize)
+        let conv = patchEmbedding(x)
         return assembleTokens(conv: conv, posed: [clsToken, distillationToken], positions: positions)
     }
 

@@ -53,6 +53,25 @@ struct TransformerLinear {
     }
 }
 
+/// The patch embedding every ViT-style family shares: a Conv2d with kernel = stride = patch, weight
+/// [hidden, channels, patch, patch] and bias [hidden] under `embeddings.patch_embeddings.projection` (transformers'
+/// ViTPatchEmbeddings; timm's `patch_embed.proj` is renamed to it by each family's layout).
+struct TransformerPatchEmbedding {
+    let weight: Tensor, bias: Tensor, patch: Int
+
+    /// A normalised image has about unit second moment: synthetic Normal(0, 1/√fan_in) gives unit-variance patches.
+    init(_ projection: WeightScope, hidden e: Int, channels: Int, patch: Int) throws {
+        let fanIn = channels * patch * patch
+        weight = try projection.tensor("weight", shape: [e, channels, patch, patch],
+                                       synth: .normal(std: 1 / Float(fanIn).squareRoot()))
+        bias = try projection.tensor("bias", shape: [e], synth: .normal(std: 0.1))
+        self.patch = patch
+    }
+
+    /// [N, C, H, W] -> [N, hidden, H/patch, W/patch].
+    func callAsFunction(_ x: Tensor) -> Tensor { conv2d(x, weight: weight, bias: bias, stride: patch) }
+}
+
 // MARK: - Encoder layer
 
 /// The checkpoint keys of one encoder layer, relative to the layer's prefix (dotted paths allowed).

@@ -258,7 +258,7 @@ extension ViT {
 
 public struct ViT {
     public let config: ViTConfig
-    let patchWeight: Tensor, patchBias: Tensor
+    let patchEmbedding: TransformerPatchEmbedding
     let clsToken: Tensor, positions: Tensor
     var layers: [TransformerEncoderLayer]
     let finalNorm: TransformerLayerNorm
@@ -273,12 +273,8 @@ public struct ViT {
         let emb = scope.child("embeddings")
         clsToken = try emb.tensor("cls_token", shape: [1, 1, e], synth: .normal(std: 0.5))
         positions = try emb.tensor("position_embeddings", shape: [1, c.tokens, e], synth: .normal(std: 0.5))
-        // A normalised image has about unit second moment: Normal(0, 1/√fan_in) gives unit-variance patches.
-        let projection = emb.child("patch_embeddings").child("projection")
-        let fanIn = c.numChannels * c.patchSize * c.patchSize
-        patchWeight = try projection.tensor("weight", shape: [e, c.numChannels, c.patchSize, c.patchSize],
-                                            synth: .normal(std: 1 / Float(fanIn).squareRoot()))
-        patchBias = try projection.tensor("bias", shape: [e], synth: .normal(std: 0.1))
+        patchEmbedding = try TransformerPatchEmbedding(emb.child("patch_embeddings").child("projection"), hidden: e,
+                                                       channels: c.numChannels, patch: c.patchSize)
         let encoder = scope.child("encoder").child("layer")
         let shape = EncoderLayerShape(hidden: e, intermediate: c.intermediateSize, heads: c.numHeads, eps: c.layerNormEps,
                                       qkvBias: c.qkvBias, activation: .gelu)
@@ -341,7 +337,7 @@ public struct ViT {
         let c = config
         let h = x.shape[2] / c.patchSize, w = x.shape[3] / c.patchSize
         if x.shape[0] == 0 { return Tensor.zeros([0, 1 + h * w, c.hiddenSize]) }
-        let conv = conv2d(x, weight: patchWeight, bias: patchBias, stride: c.patchSize)  // [N, E, h, w]
+        let conv = patchEmbedding(x)  // [N, E, h, w]
         return assembleTokens(conv: conv, posed: [clsToken], positions: positionTable(height: h, width: w))
     }
 
